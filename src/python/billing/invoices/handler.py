@@ -1,0 +1,7 @@
+from shared import db
+from shared.text import slug
+
+
+def handler(event, context):
+    invoice = db.get("invoices", event.get("id", "i1"))
+    return {"invoice": invoice, "reference": slug(f"INV {invoice['id']}") if invoice else None}

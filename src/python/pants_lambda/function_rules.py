@@ -1,0 +1,290 @@
+"""Builds `lambda_function` targets: the handler's closure, minus what the layers provide."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from dataclasses import dataclass
+
+from pants.backend.python.subsystems.setup import PythonSetup
+from pants.backend.python.target_types import PythonResolveField
+from pants.backend.python.util_rules import faas
+from pants.backend.python.util_rules.faas import (
+    ResolvedPythonFaaSHandler,
+    ResolvePythonFaaSHandlerRequest,
+)
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.addresses import Address, UnparsedAddressInputs
+from pants.engine.fs import DigestContents, DigestSubset, PathGlobs
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidFieldException, Targets
+from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
+
+from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.layer_rules import (
+    BuildLambdaLayerRequest,
+    BuiltLambdaLayer,
+    LambdaLayerFieldSet,
+    artifact_log_lines,
+)
+from pants_lambda.requirements_rules import (
+    InstalledLambdaRequirements,
+    InstallLambdaRequirementsRequest,
+    LockedVersions,
+    LockedVersionsRequest,
+)
+from pants_lambda.subsystem import LambdaSubsystem
+from pants_lambda.target_types import (
+    LambdaArchitectureField,
+    LambdaFunctionDependenciesField,
+    LambdaFunctionHandlerField,
+    LambdaFunctionLayersField,
+    LambdaFunctionOutputPathField,
+    LambdaRuntimeField,
+)
+from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
+
+
+@dataclass(frozen=True)
+class LambdaFunctionFieldSet(PackageFieldSet):
+    required_fields = (LambdaFunctionHandlerField, LambdaFunctionLayersField)
+
+    handler: LambdaFunctionHandlerField
+    runtime: LambdaRuntimeField
+    architecture: LambdaArchitectureField
+    layers: LambdaFunctionLayersField
+    dependencies: LambdaFunctionDependenciesField
+    output_path: LambdaFunctionOutputPathField
+    resolve: PythonResolveField
+
+
+@dataclass(frozen=True)
+class BuildLambdaFunctionRequest:
+    field_set: LambdaFunctionFieldSet
+
+
+@dataclass(frozen=True)
+class BuiltLambdaFunction:
+    address: Address
+    zip: BuiltLambdaZip
+    handler: str  # The dotted string to configure in AWS.
+    layers: tuple[BuiltLambdaLayer, ...]
+
+
+def _defines(source: bytes, name: str) -> bool:
+    """Whether a module binds `name` at its top level."""
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name) == name for alias in node.names):
+                return True
+    return False
+
+
+async def _check_handler(
+    field: LambdaFunctionHandlerField, handler: ResolvedPythonFaaSHandler, closure: LambdaClosure
+) -> None:
+    base = handler.module.replace(".", "/")
+    module_files = [
+        path for path in (f"{base}.py", f"{base}/__init__.py") if path in closure.python_files.files
+    ]
+    if not module_files:
+        raise InvalidFieldException(
+            f"The `{field.alias}` field of {field.address} is {field.value!r}, but no Python "
+            f"source in the function's dependencies defines the module `{handler.module}`. Check "
+            "the spelling, that a `python_sources` target owns the file, or add it to "
+            "`dependencies`."
+        )
+    contents = await Get(
+        DigestContents, DigestSubset(closure.python_files.digest, PathGlobs([module_files[0]]))
+    )
+    if not _defines(contents[0].content, handler.func):
+        raise InvalidFieldException(
+            f"The `{field.alias}` field of {field.address} is {field.value!r}, but "
+            f"{module_files[0]} defines no top-level `{handler.func}`. Define "
+            f"`def {handler.func}(event, context)` there or fix the name after the colon."
+        )
+
+
+def _check_layers(
+    field_set: LambdaFunctionFieldSet, runtime: str, architecture: str, layers: tuple[BuiltLambdaLayer, ...]
+) -> None:
+    alias = LambdaFunctionLayersField.alias
+    for layer in layers:
+        if runtime not in layer.runtimes:
+            raise InvalidFieldException(
+                f"The `{alias}` field of {field_set.address} lists {layer.address}, which is built "
+                f"for {', '.join(layer.runtimes)}, but the function runs on {runtime}. Add "
+                f"{runtime} to the layer's `compatible_runtimes` or change the function's "
+                "`runtime`."
+            )
+        if architecture != layer.architecture:
+            raise InvalidFieldException(
+                f"The `{alias}` field of {field_set.address} lists {layer.address}, which is built "
+                f"for {layer.architecture}, but the function runs on {architecture}. Give both "
+                "the same `architecture`."
+            )
+    for first, second in itertools.combinations(layers, 2):
+        shared = sorted(set(first.zip.entries) & set(second.zip.entries))
+        if shared:
+            raise InvalidFieldException(
+                f"The `{alias}` field of {field_set.address} lists {first.address} and "
+                f"{second.address}, which both ship {len(shared)} path(s), e.g. "
+                f"{', '.join(shared[:5])}. Lambda keeps only the later layer's copy; move the "
+                "shared dependency into one layer."
+            )
+
+
+def _check_split_packages(
+    field_set: LambdaFunctionFieldSet, shipped: set[str], layers: tuple[BuiltLambdaLayer, ...]
+) -> None:
+    """Python stops at the first regular package it finds: a layer's `pkg/__init__.py` in
+    /opt/python hides the function's own `pkg/...` files in /var/task."""
+    for layer in layers:
+        for path in sorted(shipped):
+            parts = path.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                init = "/".join(parts[:depth]) + "/__init__.py"
+                if init in layer.python_files and init not in shipped:
+                    package = ".".join(parts[:depth])
+                    raise InvalidFieldException(
+                        f"{field_set.address} ships {path}, but its layer {layer.address} (field "
+                        f"`{LambdaFunctionLayersField.alias}`) provides the regular package "
+                        f"`{package}` ({init}), which hides every `{package}` file outside the "
+                        f"layer at run time. Add {path} to the layer, or delete {init} so that "
+                        f"`{package}` is a namespace package."
+                    )
+
+
+def _version_conflict(
+    field_set: LambdaFunctionFieldSet, project: str, version: str, layer: BuiltLambdaLayer
+) -> InvalidFieldException:
+    return InvalidFieldException(
+        f"{field_set.address} needs {project}=={version}, but its layer {layer.address} "
+        f"(field `{LambdaFunctionLayersField.alias}`) provides {project}=={layer.dists[project]}. "
+        "Use one version: put the function and the layer in the same resolve, or change the "
+        "requirement in one of them."
+    )
+
+
+@rule(desc="Build a Lambda function")
+async def build_lambda_function(
+    request: BuildLambdaFunctionRequest, subsystem: LambdaSubsystem, python_setup: PythonSetup
+) -> BuiltLambdaFunction:
+    field_set = request.field_set
+    address = field_set.address
+    runtime = subsystem.runtime_or_default(field_set.runtime.value)
+    architecture = subsystem.architecture_or_default(field_set.architecture.value)
+    resolve = field_set.resolve.normalized_value(python_setup)
+
+    layer_targets, closure, handler, locked = await MultiGet(
+        Get(Targets, UnparsedAddressInputs, field_set.layers.to_unparsed_address_inputs()),
+        Get(LambdaClosure, LambdaClosureRequest(address)),
+        Get(ResolvedPythonFaaSHandler, ResolvePythonFaaSHandlerRequest(field_set.handler)),
+        Get(LockedVersions, LockedVersionsRequest(resolve)),
+    )
+    not_layers = [tgt for tgt in layer_targets if not LambdaLayerFieldSet.is_applicable(tgt)]
+    if not_layers:
+        raise InvalidFieldException(
+            f"The `{LambdaFunctionLayersField.alias}` field of {address} lists "
+            f"{', '.join(f'{tgt.address} (a `{tgt.alias}`)' for tgt in not_layers)}, but only "
+            "`lambda_layer` targets can be layers. Point it at `lambda_layer` targets."
+        )
+    await _check_handler(field_set.handler, handler, closure)
+    layers = await MultiGet(
+        Get(BuiltLambdaLayer, BuildLambdaLayerRequest(LambdaLayerFieldSet.create(tgt)))
+        for tgt in layer_targets
+    )
+    _check_layers(field_set, runtime, architecture, layers)
+
+    provided = {project: layer for layer in reversed(layers) for project in layer.dists}
+    for project in sorted(set(closure.requirements.values()) & set(provided)):
+        version = locked.versions.get(project)
+        if version is not None and version != provided[project].dists[project]:
+            raise _version_conflict(field_set, project, version, provided[project])
+    installed = await Get(
+        InstalledLambdaRequirements,
+        InstallLambdaRequirementsRequest(
+            requirements=tuple(
+                req for req, project in closure.requirements.items() if project not in provided
+            ),
+            resolve=resolve,
+            runtime=runtime,
+            architecture=architecture,
+            description_of_origin=f"the `lambda_function` {address}",
+        ),
+    )
+    for project in sorted(set(installed.dists) & set(provided)):
+        if installed.dists[project] != provided[project].dists[project]:
+            raise _version_conflict(field_set, project, installed.dists[project], provided[project])
+
+    layer_files = frozenset().union(*(layer.python_files for layer in layers))
+    _check_split_packages(field_set, set(closure.python_files.files) - layer_files, layers)
+    aws_handler = f"{handler.module}.{handler.func}"
+    built = await Get(
+        BuiltLambdaZip,
+        BuildLambdaZipRequest(
+            zip_path=field_set.output_path.value_or_default(file_ending="zip"),
+            sources=(
+                ZipSource(
+                    closure.python_files.digest,
+                    exclude=tuple(sorted(layer_files & set(closure.python_files.files))),
+                ),
+                ZipSource(
+                    installed.digest,
+                    drop_dists=tuple(sorted(set(installed.dists) & set(provided))),
+                    drop_top_dirs=("bin",),
+                ),
+                ZipSource(closure.files.digest),
+            ),
+            metadata=FrozenDict(
+                {
+                    "architectures": (architecture,),
+                    "handler": aws_handler,
+                    "kind": "function",
+                    "layers": tuple(layer.address.target_name for layer in layers),
+                    "name": address.target_name,
+                    "runtime": runtime,
+                }
+            ),
+            description=f"Zip the Lambda function {address}",
+        ),
+    )
+    return BuiltLambdaFunction(address, built, aws_handler, layers)
+
+
+@rule(desc="Package a Lambda function")
+async def package_lambda_function(field_set: LambdaFunctionFieldSet) -> BuiltPackage:
+    function = await Get(BuiltLambdaFunction, BuildLambdaFunctionRequest(field_set))
+    layers = ", ".join(str(layer.address) for layer in function.layers) or "none"
+    return BuiltPackage(
+        function.zip.digest,
+        (
+            BuiltPackageArtifact(
+                function.zip.zip_path,
+                artifact_log_lines(
+                    function.zip,
+                    f"    Handler: {function.handler}",
+                    f"    Runtime: {function.zip.metadata['runtime']} "
+                    f"({function.zip.metadata['architectures'][0]})",  # type: ignore[index]
+                    f"    Layers: {layers}",
+                ),
+            ),
+            BuiltPackageArtifact(function.zip.metadata_path),
+        ),
+    )
+
+
+def rules():
+    return [
+        *collect_rules(),
+        *faas.rules(),
+        UnionRule(PackageFieldSet, LambdaFunctionFieldSet),
+    ]

@@ -1,0 +1,167 @@
+"""Builds `lambda_layer` targets: Python code under `python/`, data files where declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.backend.python.subsystems.setup import PythonSetup
+from pants.backend.python.target_types import PythonResolveField
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.addresses import Address
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidFieldException
+from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
+
+from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.requirements_rules import (
+    InstalledLambdaRequirements,
+    InstallLambdaRequirementsRequest,
+)
+from pants_lambda.subsystem import LambdaSubsystem
+from pants_lambda.target_types import (
+    LambdaArchitectureField,
+    LambdaCompatibleRuntimesField,
+    LambdaLayerDependenciesField,
+    LambdaLayerOutputPathField,
+    LambdaRuntimeField,
+)
+from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
+
+PYTHON_PREFIX = "python/"
+
+
+@dataclass(frozen=True)
+class LambdaLayerFieldSet(PackageFieldSet):
+    required_fields = (LambdaLayerDependenciesField, LambdaCompatibleRuntimesField)
+
+    dependencies: LambdaLayerDependenciesField
+    runtime: LambdaRuntimeField
+    compatible_runtimes: LambdaCompatibleRuntimesField
+    architecture: LambdaArchitectureField
+    output_path: LambdaLayerOutputPathField
+    resolve: PythonResolveField
+
+
+@dataclass(frozen=True)
+class BuildLambdaLayerRequest:
+    field_set: LambdaLayerFieldSet
+
+
+@dataclass(frozen=True)
+class BuiltLambdaLayer:
+    address: Address
+    zip: BuiltLambdaZip
+    runtimes: tuple[str, ...]
+    architecture: str
+    dists: FrozenDict[str, str]  # Third-party projects it ships -> version.
+
+    @property
+    def python_files(self) -> frozenset[str]:
+        """Paths it puts on `sys.path` (under /opt/python), as a function would ship them."""
+        return frozenset(
+            entry[len(PYTHON_PREFIX) :]
+            for entry in self.zip.entries
+            if entry.startswith(PYTHON_PREFIX)
+        )
+
+
+def artifact_log_lines(built: BuiltLambdaZip, *extra: str) -> tuple[str, ...]:
+    metadata = built.metadata
+    return (
+        *extra,
+        f"    Size: {metadata['size']} bytes ({metadata['unzipped_size']} unzipped, "
+        f"{metadata['file_count']} files)",
+        f"    SHA-256: {metadata['sha256']}",
+        f"    source_code_hash: {metadata['source_code_hash']}",
+    )
+
+
+@rule(desc="Build a Lambda layer")
+async def build_lambda_layer(
+    request: BuildLambdaLayerRequest, subsystem: LambdaSubsystem, python_setup: PythonSetup
+) -> BuiltLambdaLayer:
+    field_set = request.field_set
+    address = field_set.address
+    runtimes = field_set.compatible_runtimes.value or (
+        subsystem.runtime_or_default(field_set.runtime.value),
+    )
+    architecture = subsystem.architecture_or_default(field_set.architecture.value)
+    resolve = field_set.resolve.normalized_value(python_setup)
+
+    closure = await Get(LambdaClosure, LambdaClosureRequest(address))
+    layer_dir = f"{address.spec_path}/" if address.spec_path else ""
+    outside = [path for path in closure.files.files if not path.startswith(layer_dir)]
+    if outside:
+        raise InvalidFieldException(
+            f"The `{LambdaLayerDependenciesField.alias}` field of {address} brings in `file` "
+            f"targets outside the layer's folder `{address.spec_path or '.'}`: {outside}. A layer "
+            "ships files at their path relative to its BUILD file; move the files (or the "
+            "`lambda_layer`) so that the files are inside that folder."
+        )
+
+    installs = await MultiGet(
+        Get(
+            InstalledLambdaRequirements,
+            InstallLambdaRequirementsRequest(
+                requirements=tuple(closure.requirements),
+                resolve=resolve,
+                runtime=runtime,
+                architecture=architecture,
+                description_of_origin=f"the `lambda_layer` {address}",
+            ),
+        )
+        for runtime in runtimes
+    )
+    if len({install.digest for install in installs}) > 1:
+        raise InvalidFieldException(
+            f"The `{LambdaCompatibleRuntimesField.alias}` field of {address} lists "
+            f"{', '.join(runtimes)}, but its third-party files differ between those runtimes "
+            "(compiled extensions are built per Python version). Make one `lambda_layer` per "
+            "runtime."
+        )
+    installed = installs[0]
+
+    built = await Get(
+        BuiltLambdaZip,
+        BuildLambdaZipRequest(
+            zip_path=field_set.output_path.value_or_default(file_ending="zip"),
+            sources=(
+                ZipSource(closure.python_files.digest, prefix=PYTHON_PREFIX),
+                ZipSource(installed.digest, prefix=PYTHON_PREFIX, drop_top_dirs=("bin",)),
+                ZipSource(closure.files.digest, subdir=address.spec_path),
+            ),
+            metadata=FrozenDict(
+                {
+                    "compatible_architectures": (architecture,),
+                    "compatible_runtimes": runtimes,
+                    "kind": "layer",
+                    "name": address.target_name,
+                }
+            ),
+            description=f"Zip the Lambda layer {address}",
+        ),
+    )
+    return BuiltLambdaLayer(address, built, runtimes, architecture, installed.dists)
+
+
+@rule(desc="Package a Lambda layer")
+async def package_lambda_layer(field_set: LambdaLayerFieldSet) -> BuiltPackage:
+    layer = await Get(BuiltLambdaLayer, BuildLambdaLayerRequest(field_set))
+    return BuiltPackage(
+        layer.zip.digest,
+        (
+            BuiltPackageArtifact(
+                layer.zip.zip_path,
+                artifact_log_lines(
+                    layer.zip,
+                    f"    Runtimes: {', '.join(layer.runtimes)} ({layer.architecture})",
+                ),
+            ),
+            BuiltPackageArtifact(layer.zip.metadata_path),
+        ),
+    )
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PackageFieldSet, LambdaLayerFieldSet)]

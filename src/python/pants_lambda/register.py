@@ -1,0 +1,27 @@
+"""AWS Lambda functions and layers, packaged as byte-reproducible ZIPs for Terraform.
+
+Add `pants_lambda` to `[GLOBAL].backend_packages` (with `pants.backend.python`).
+"""
+
+from pants_lambda import (
+    closure_rules,
+    function_rules,
+    layer_rules,
+    requirements_rules,
+    zip_rules,
+)
+from pants_lambda import target_types as lambda_target_types
+
+
+def target_types():
+    return lambda_target_types.target_types()
+
+
+def rules():
+    return [
+        *closure_rules.rules(),
+        *requirements_rules.rules(),
+        *zip_rules.rules(),
+        *layer_rules.rules(),
+        *function_rules.rules(),
+    ]

@@ -1,0 +1,53 @@
+"""The `[lambda]` options scope: repository-wide defaults for Lambda targets."""
+
+from __future__ import annotations
+
+from pants.option.option_types import StrOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import softwrap
+
+from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
+
+
+class LambdaSubsystem(Subsystem):
+    options_scope = "lambda"
+    help = "Defaults for `lambda_function` and `lambda_layer` targets."
+
+    runtime = StrOption(
+        default="python3.12",
+        help=softwrap(
+            f"""
+            The Lambda runtime of targets that do not set `runtime` (or, for layers,
+            `compatible_runtimes`). One of: {', '.join(RUNTIMES)}.
+            """
+        ),
+    )
+    architecture = StrOption(
+        default="x86_64",
+        help=softwrap(
+            f"""
+            The Lambda instruction set architecture of targets that do not set `architecture`.
+            One of: {', '.join(ARCHITECTURES)}.
+            """
+        ),
+    )
+
+    def runtime_or_default(self, value: str | None) -> str:
+        if value:
+            return value
+        if self.runtime not in RUNTIMES:
+            raise ValueError(
+                f"The option `[{self.options_scope}].runtime` is {self.runtime!r}; "
+                f"set it to one of {', '.join(RUNTIMES)}."
+            )
+        return self.runtime
+
+    def architecture_or_default(self, value: str | None) -> str:
+        if value:
+            return value
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"The option `[{self.options_scope}].architecture` is {self.architecture!r}; "
+                f"set it to one of {', '.join(ARCHITECTURES)}."
+            )
+        return self.architecture

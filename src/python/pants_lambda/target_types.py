@@ -1,0 +1,250 @@
+"""The `lambda_function` and `lambda_layer` targets and their fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional
+
+from pants.backend.python.target_types import PythonResolveField
+from pants.backend.python.util_rules.faas import PythonFaaSDependencies, PythonFaaSHandlerField
+from pants.core.goals.package import OutputPathField
+from pants.engine.addresses import Address
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    Dependencies,
+    InvalidFieldException,
+    InvalidTargetException,
+    SpecialCasedDependencies,
+    StringField,
+    StringSequenceField,
+    Target,
+)
+from pants.util.strutil import help_text
+
+from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
+
+# Lambda's own limit on the layers of one function.
+MAX_LAYERS = 5
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_HANDLER_RE = re.compile(
+    rf"^(?:(?P<file>[A-Za-z0-9_./-]+\.py)|(?P<module>{_IDENTIFIER}(?:\.{_IDENTIFIER})*))"
+    rf":(?P<func>{_IDENTIFIER})$"
+)
+
+
+class LambdaFunctionHandlerField(PythonFaaSHandlerField):
+    help = help_text(
+        """
+        The function Lambda calls, as `file.py:func` (a file relative to this BUILD file's
+        folder) or `package.module:func` (a module relative to its source root).
+
+        Example: `handler="handler.py:handler"`. Packaging prints the dotted handler string to
+        configure in AWS, e.g. `access.profiles.handler.handler`, and the handler's imports decide
+        which first-party files go into the ZIP.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
+        value = super().compute_value(raw_value, address)
+        if not _HANDLER_RE.match(value) or value.startswith("/") or ".." in value.split("/"):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value!r}, which is not a handler. "
+                "Write `file.py:function` (a file beside the BUILD file) or "
+                "`package.module:function`, e.g. `handler=\"handler.py:handler\"`."
+            )
+        return value
+
+
+class LambdaRuntimeField(StringField):
+    alias = "runtime"
+    valid_choices = tuple(RUNTIMES)
+    help = help_text(
+        f"""
+        The Lambda runtime, one of {', '.join(RUNTIMES)}; defaults to `[lambda].runtime`.
+
+        Third-party wheels are chosen for this Python version and the runtime's Amazon Linux
+        (glibc 2.26 for Amazon Linux 2, 2.34 for Amazon Linux 2023). Example: `runtime="python3.12"`.
+        """
+    )
+
+
+class LambdaArchitectureField(StringField):
+    alias = "architecture"
+    valid_choices = tuple(ARCHITECTURES)
+    help = help_text(
+        f"""
+        The instruction set the code runs on, one of {', '.join(ARCHITECTURES)}; defaults to
+        `[lambda].architecture`. Example: `architecture="arm64"`.
+        """
+    )
+
+
+class LambdaFunctionDependenciesField(PythonFaaSDependencies):
+    help = help_text(
+        """
+        Addresses this function needs beyond what its handler imports. The handler's module and
+        everything it imports are inferred; list only what inference cannot see, such as a
+        `resource` read at run time.
+        """
+    )
+
+
+class LambdaFunctionLayersField(SpecialCasedDependencies):
+    alias = "layers"
+    help = help_text(
+        f"""
+        Addresses of `lambda_layer` targets, in the order Lambda applies them, at most
+        {MAX_LAYERS}. What a layer holds is left out of the function's ZIP: first-party files by
+        path, third-party distributions by project name.
+
+        Example: `layers=["layers/deps", "layers/shared"]`.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        if len(value) > MAX_LAYERS:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} lists {len(value)} layers, but Lambda "
+                f"allows at most {MAX_LAYERS}. Merge some layers or move their contents into "
+                "the function."
+            )
+        duplicates = sorted({layer for layer in value if value.count(layer) > 1})
+        if duplicates:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} lists {', '.join(duplicates)} more than "
+                "once. List each layer once."
+            )
+        return value
+
+
+class LambdaFunctionOutputPathField(OutputPathField):
+    help = help_text(
+        """
+        Where the ZIP goes, relative to `--distdir`; a JSON file with its hashes is written
+        beside it with the same name and `.json` in place of `.zip`.
+
+        Defaults to `<BUILD folder with dots>/<target name>.zip`, e.g.
+        `src.python.access.profiles/profiles.zip`.
+        """
+    )
+
+
+class LambdaFunctionTarget(Target):
+    alias = "lambda_function"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        LambdaFunctionHandlerField,
+        LambdaRuntimeField,
+        LambdaArchitectureField,
+        LambdaFunctionLayersField,
+        LambdaFunctionDependenciesField,
+        LambdaFunctionOutputPathField,
+        PythonResolveField,
+    )
+    help = help_text(
+        """
+        A Python AWS Lambda function, packaged as a ZIP that holds exactly the first-party files
+        its handler imports plus the third-party distributions its layers do not provide.
+
+        Example:
+
+            lambda_function(
+                name="profiles",
+                handler="handler.py:handler",
+                runtime="python3.12",
+                architecture="arm64",
+                layers=["layers/deps", "layers/shared"],
+            )
+        """
+    )
+
+
+class LambdaLayerDependenciesField(Dependencies):
+    help = help_text(
+        """
+        What the layer ships: `python_requirement` targets, first-party Python sources (with
+        everything they import), `resource` targets and `file` targets. Python code goes under
+        `python/`; files go to their path relative to this BUILD file's folder.
+
+        Example: `dependencies=["3rdparty/python:reqs#requests", "src/python/shared/db.py"]`.
+        """
+    )
+
+
+class LambdaCompatibleRuntimesField(StringSequenceField):
+    alias = "compatible_runtimes"
+    help = help_text(
+        f"""
+        Several runtimes this layer serves, each one of {', '.join(RUNTIMES)}. Use instead of
+        `runtime`; a layer whose third-party files differ between the runtimes (compiled
+        extensions) must be split into one layer per runtime.
+
+        Example: `compatible_runtimes=["python3.12", "python3.13"]`.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        unknown = [runtime for runtime in value if runtime not in RUNTIMES]
+        if unknown or not value:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} must list runtimes from "
+                f"{', '.join(RUNTIMES)}, but has {list(value)}."
+            )
+        return tuple(sorted(set(value), key=list(RUNTIMES).index))
+
+
+class LambdaLayerOutputPathField(OutputPathField):
+    help = LambdaFunctionOutputPathField.help
+
+
+class LambdaLayerTarget(Target):
+    alias = "lambda_layer"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        LambdaLayerDependenciesField,
+        LambdaRuntimeField,
+        LambdaCompatibleRuntimesField,
+        LambdaArchitectureField,
+        LambdaLayerOutputPathField,
+        PythonResolveField,
+    )
+    help = help_text(
+        """
+        An AWS Lambda layer: third-party requirements, shared first-party code and data files,
+        packaged as a ZIP in the layout Lambda mounts under `/opt`.
+
+        Example:
+
+            lambda_layer(
+                name="deps",
+                runtime="python3.12",
+                architecture="arm64",
+                dependencies=["3rdparty/python:reqs#requests", "3rdparty/python:reqs#pydantic"],
+            )
+        """
+    )
+
+    def validate(self) -> None:
+        if self[LambdaRuntimeField].value and self[LambdaCompatibleRuntimesField].value:
+            raise InvalidTargetException(
+                f"{self.address} sets both `{LambdaRuntimeField.alias}` and "
+                f"`{LambdaCompatibleRuntimesField.alias}`. Keep one of them."
+            )
+
+
+def target_types():
+    return [LambdaFunctionTarget, LambdaLayerTarget]

@@ -1,0 +1,147 @@
+"""Runs `zip_tool.py` as a cacheable Process: the only place a Lambda ZIP is written."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+from dataclasses import dataclass
+
+from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+)
+from pants.engine.process import ProcessResult, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+_TOOL = "__lambda_zip_tool.py"
+_SPEC = "__lambda_zip_spec.json"
+_ENTRIES = "__lambda_zip_entries.txt"
+
+
+@dataclass(frozen=True)
+class ZipSource:
+    """Files to put in a ZIP: the tree of `digest` below `subdir`, each path behind `prefix`."""
+
+    digest: Digest
+    prefix: str = ""
+    subdir: str = ""
+    exclude: tuple[str, ...] = ()
+    drop_dists: tuple[str, ...] = ()
+    drop_top_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildLambdaZipRequest:
+    zip_path: str
+    sources: tuple[ZipSource, ...]
+    metadata: FrozenDict[str, object]
+    description: str
+
+
+@dataclass(frozen=True)
+class BuiltLambdaZip:
+    digest: Digest  # The ZIP and its JSON description, nothing else.
+    zip_path: str
+    metadata_path: str
+    metadata: FrozenDict[str, object]
+    entries: tuple[str, ...]  # Every path inside the ZIP, sorted.
+
+
+def metadata_path_for(zip_path: str) -> str:
+    return (zip_path[: -len(".zip")] if zip_path.endswith(".zip") else zip_path) + ".json"
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, dict):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def thaw(value: object) -> object:
+    """The JSON-ready form of frozen metadata."""
+    if isinstance(value, FrozenDict):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
+async def build_lambda_zip(
+    request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
+) -> BuiltLambdaZip:
+    metadata_path = metadata_path_for(request.zip_path)
+    tool = pkgutil.get_data(__name__.rsplit(".", 1)[0], "zip_tool.py")
+    assert tool is not None
+    spec = {
+        "output": request.zip_path,
+        "metadata_output": metadata_path,
+        "entries_output": _ENTRIES,
+        "metadata": thaw(request.metadata),
+        "sources": [
+            {
+                "dir": "/".join(p for p in (f"__in/{i}", source.subdir) if p),
+                "prefix": source.prefix,
+                "exclude": sorted(source.exclude),
+                "drop_dists": sorted(source.drop_dists),
+                "drop_top_dirs": sorted(source.drop_top_dirs),
+            }
+            for i, source in enumerate(request.sources)
+        ],
+    }
+    inputs = await MultiGet(
+        Get(
+            Digest,
+            CreateDigest(
+                [
+                    FileContent(_TOOL, tool),
+                    FileContent(_SPEC, json.dumps(spec, indent=1, sort_keys=True).encode()),
+                ]
+            ),
+        ),
+        *(
+            Get(Digest, AddPrefix(source.digest, f"__in/{i}"))
+            for i, source in enumerate(request.sources)
+        ),
+    )
+    input_digest = await Get(Digest, MergeDigests(inputs))
+    result = await Get(
+        ProcessResult,
+        Process(
+            argv=(python.path, _TOOL, _SPEC),
+            input_digest=input_digest,
+            output_files=(request.zip_path, metadata_path, _ENTRIES),
+            description=request.description,
+            level=LogLevel.DEBUG,
+        ),
+    )
+    artifact_digest, listing = await MultiGet(
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path, metadata_path]))),
+        Get(
+            DigestContents,
+            DigestSubset(result.output_digest, PathGlobs([metadata_path, _ENTRIES])),
+        ),
+    )
+    contents = {fc.path: fc.content for fc in listing}
+    return BuiltLambdaZip(
+        digest=artifact_digest,
+        zip_path=request.zip_path,
+        metadata_path=metadata_path,
+        metadata=_freeze(json.loads(contents[metadata_path])),  # type: ignore[arg-type]
+        entries=tuple(contents[_ENTRIES].decode().splitlines()),
+    )
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,148 @@
+"""Writes a byte-reproducible Lambda ZIP and the JSON that describes it.
+
+This file runs as a script inside a Pants sandbox (see `zip_rules.py`), on whatever interpreter
+Pants runs scripts with, so it uses the standard library only. It reads one JSON spec:
+
+    {"output": "a/b.zip", "metadata_output": "a/b.json", "entries_output": "list.txt",
+     "metadata": {...},
+     "sources": [{"dir": "in/0", "prefix": "python/", "exclude": ["x.py"],
+                  "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
+
+Entries are sorted, dated 1980-01-01, owned by nobody and 0644 or 0755 (for files with an
+executable bit); bytecode caches are never shipped. Two sources that would write one path are an
+error, because Lambda would silently keep only one of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+import stat
+import sys
+import zipfile
+
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+COMPRESSION_LEVEL = 9
+
+
+class ZipSpecError(Exception):
+    pass
+
+
+def _canonical_project(name: str) -> str:
+    return "".join("-" if c in "_." else c for c in name.lower())
+
+
+def _dist_files(root: str, drop_dists: set[str]) -> set[str]:
+    """Paths (relative to `root`) installed by the named distributions, read from their RECORD."""
+    dropped: set[str] = set()
+    for entry in sorted(os.listdir(root)):
+        if not entry.endswith(".dist-info"):
+            continue
+        project = _canonical_project(entry[: -len(".dist-info")].rsplit("-", 1)[0])
+        if project not in drop_dists:
+            continue
+        record = os.path.join(root, entry, "RECORD")
+        with open(record, newline="") as fp:
+            for row in csv.reader(fp):
+                if row:
+                    dropped.add(os.path.normpath(row[0]))
+        for dirpath, _, filenames in os.walk(os.path.join(root, entry)):
+            dropped.update(
+                os.path.relpath(os.path.join(dirpath, name), root) for name in filenames
+            )
+    return dropped
+
+
+def _is_bytecode(relpath: str) -> bool:
+    return relpath.endswith((".pyc", ".pyo")) or "__pycache__" in relpath.split("/")
+
+
+def collect_entries(sources: list[dict]) -> dict[str, str]:
+    """Maps each path in the ZIP to the sandbox file it comes from."""
+    entries: dict[str, str] = {}
+    for source in sources:
+        root = source["dir"]
+        prefix = source.get("prefix", "")
+        exclude = set(source.get("exclude", ()))
+        drop_top_dirs = set(source.get("drop_top_dirs", ()))
+        dropped = _dist_files(root, set(source.get("drop_dists", ()))) if os.path.isdir(root) else set()
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                relpath = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+                if (
+                    relpath in exclude
+                    or relpath in dropped
+                    or relpath.split("/", 1)[0] in drop_top_dirs
+                    or _is_bytecode(relpath)
+                ):
+                    continue
+                arcname = prefix + relpath
+                if arcname.startswith("/") or ".." in arcname.split("/"):
+                    raise ZipSpecError(f"refusing to write {arcname!r}: it escapes the ZIP root")
+                if arcname in entries:
+                    raise ZipSpecError(
+                        f"two inputs ship {arcname!r}: {entries[arcname]} and {dirpath}/{name}"
+                    )
+                entries[arcname] = os.path.join(dirpath, name)
+    return entries
+
+
+def write_zip(output: str, entries: dict[str, str]) -> int:
+    """Writes the ZIP and returns the total size of its files, uncompressed."""
+    unzipped_size = 0
+    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+    with zipfile.ZipFile(output, "w") as zf:
+        for arcname in sorted(entries):
+            path = entries[arcname]
+            executable = os.stat(path).st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE)
+            info.create_system = 3  # Unix, so that the permission bits below are honoured.
+            info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as fp:
+                data = fp.read()
+            unzipped_size += len(data)
+            zf.writestr(info, data, compresslevel=COMPRESSION_LEVEL)
+    return unzipped_size
+
+
+def describe(output: str, unzipped_size: int, file_count: int, metadata: dict) -> dict:
+    with open(output, "rb") as fp:
+        digest = hashlib.sha256(fp.read())
+    return {
+        **metadata,
+        "file_count": file_count,
+        "filename": os.path.basename(output),
+        "sha256": digest.hexdigest(),
+        "size": os.path.getsize(output),
+        # What Terraform's filebase64sha256() returns for the same file.
+        "source_code_hash": base64.b64encode(digest.digest()).decode("ascii"),
+        "unzipped_size": unzipped_size,
+    }
+
+
+def main(spec_path: str) -> int:
+    with open(spec_path) as fp:
+        spec = json.load(fp)
+    try:
+        entries = collect_entries(spec["sources"])
+    except ZipSpecError as e:
+        print(f"{spec['output']}: {e}", file=sys.stderr)
+        return 1
+    unzipped_size = write_zip(spec["output"], entries)
+    description = describe(spec["output"], unzipped_size, len(entries), spec["metadata"])
+    with open(spec["metadata_output"], "w") as fp:
+        json.dump(description, fp, indent=2, sort_keys=True)
+        fp.write("\n")
+    with open(spec["entries_output"], "w") as fp:
+        fp.writelines(f"{arcname}\n" for arcname in sorted(entries))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

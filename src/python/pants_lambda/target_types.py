@@ -47,7 +47,8 @@ class LambdaFunctionHandlerField(PythonFaaSHandlerField):
 
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> str:
-        value = super().compute_value(raw_value, address)
+        # Skip the parent's own check: this one covers it with a message that shows the fix.
+        value = super(PythonFaaSHandlerField, cls).compute_value(raw_value, address)
         if not _HANDLER_RE.match(value) or value.startswith("/") or ".." in value.split("/"):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}, which is not a handler. "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
 from pants.engine.fs import (
@@ -22,9 +22,13 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from pants_lambda import zip_tool
+
 _TOOL = "__lambda_zip_tool.py"
 _SPEC = "__lambda_zip_spec.json"
 _ENTRIES = "__lambda_zip_entries.txt"
+# The tool runs in the sandbox as a script; its source is part of every zip Process' cache key.
+_TOOL_SOURCE = Path(zip_tool.__file__).read_bytes()
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,6 @@ async def build_lambda_zip(
     request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
 ) -> BuiltLambdaZip:
     metadata_path = metadata_path_for(request.zip_path)
-    tool = pkgutil.get_data(__name__.rsplit(".", 1)[0], "zip_tool.py")
-    assert tool is not None
     spec = {
         "output": request.zip_path,
         "metadata_output": metadata_path,
@@ -105,7 +107,7 @@ async def build_lambda_zip(
             Digest,
             CreateDigest(
                 [
-                    FileContent(_TOOL, tool),
+                    FileContent(_TOOL, _TOOL_SOURCE),
                     FileContent(_SPEC, json.dumps(spec, indent=1, sort_keys=True).encode()),
                 ]
             ),

@@ -1,0 +1,55 @@
+"""A RuleRunner with the plugin and the Python backend, shared by the plugin's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from pants.backend.python import target_types_rules
+from pants.backend.python.target_types import (
+    PythonRequirementTarget,
+    PythonSourcesGeneratorTarget,
+    PythonSourceTarget,
+)
+from pants.core.goals.package import BuiltPackage
+from pants.core.target_types import FilesGeneratorTarget, FileTarget, ResourcesGeneratorTarget
+from pants.core.target_types import rules as core_target_types_rules
+from pants.engine.rules import QueryRule
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_lambda import register
+from pants_lambda.function_rules import LambdaFunctionFieldSet
+from pants_lambda.layer_rules import LambdaLayerFieldSet
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    runner = RuleRunner(
+        rules=[
+            *register.rules(),
+            *target_types_rules.rules(),
+            *core_target_types_rules(),
+            QueryRule(BuiltPackage, [LambdaFunctionFieldSet]),
+            QueryRule(BuiltPackage, [LambdaLayerFieldSet]),
+        ],
+        target_types=[
+            *register.target_types(),
+            PythonSourcesGeneratorTarget,
+            PythonSourceTarget,
+            PythonRequirementTarget,
+            FilesGeneratorTarget,
+            FileTarget,
+            ResourcesGeneratorTarget,
+        ],
+    )
+    runner.set_options(
+        [
+            "--source-root-patterns=['src/python']",
+            "--python-enable-resolves",
+            "--python-resolves={'lambda': '3rdparty/lambda.lock'}",
+            "--python-default-resolve=lambda",
+            "--python-infer-use-rust-parser",
+            "--lambda-runtime=python3.12",
+        ],
+        env_inherit={"PATH", "PYENV_ROOT", "HOME"},
+    )
+    return runner

@@ -1,0 +1,220 @@
+"""Packaging `lambda_function` and `lambda_layer` targets with first-party code only.
+
+Third-party resolution for Lambda platforms is covered end to end in tests/python/e2e.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from textwrap import dedent
+
+import pytest
+
+from pants.core.goals.package import BuiltPackage
+from pants.engine.addresses import Address
+from pants.engine.fs import DigestContents
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_lambda.function_rules import LambdaFunctionFieldSet
+from pants_lambda.layer_rules import LambdaLayerFieldSet
+
+# Golden hashes: the bytes of these ZIPs must never change for the same inputs. If a deliberate
+# change to the ZIP format moves them, update them in the same commit and say why.
+GOLDEN_FUNCTION_SHA256 = "a8efa80814ae6984f3a97958ce2b77a8fac3a07fbbf4921586a074ef4f1e1b3e"
+GOLDEN_LAYER_SHA256 = "9b6d35f61a2401cf139247e2e5dbabce7be095b141a18cc59f7c77b10a2a51f2"
+
+REPO = {
+    "src/python/shared/BUILD": "python_sources()",
+    "src/python/shared/db.py": "def get(key):\n    return {'id': key}\n",
+    "src/python/shared/text.py": "def slug(v):\n    return '-'.join(v.lower().split())\n",
+    "src/python/shared/unused.py": "VALUE = 1\n",
+    "src/python/app/BUILD": dedent(
+        """\
+        python_sources(name="src")
+        lambda_function(
+            name="fn",
+            handler="handler.py:handler",
+            architecture="arm64",
+            layers=["layers/shared"],
+        )
+        """
+    ),
+    "src/python/app/handler.py": dedent(
+        """\
+        from shared import db
+        from shared.text import slug
+
+        def handler(event, context):
+            return {"row": db.get("u1"), "slug": slug("A B")}
+        """
+    ),
+    "layers/shared/BUILD": dedent(
+        """\
+        lambda_layer(
+            name="shared",
+            architecture="arm64",
+            compatible_runtimes=["python3.12", "python3.13"],
+            dependencies=["src/python/shared/db.py", ":bin"],
+        )
+        files(name="bin", sources=["bin/*"])
+        """
+    ),
+    "layers/shared/bin/tool": "#!/bin/sh\necho tool\n",
+}
+
+
+def zip_listing(rule_runner: RuleRunner, built: BuiltPackage) -> tuple[dict, dict[str, zipfile.ZipInfo], dict]:
+    contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [built.digest])}
+    (zip_path,) = (path for path in contents if path.endswith(".zip"))
+    (json_path,) = (path for path in contents if path.endswith(".json"))
+    zf = zipfile.ZipFile(io.BytesIO(contents[zip_path]))
+    files = {info.filename: zf.read(info) for info in zf.infolist()}
+    return files, {info.filename: info for info in zf.infolist()}, json.loads(contents[json_path])
+
+
+def package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
+    target = rule_runner.get_target(address)
+    field_set_type = (
+        LambdaFunctionFieldSet if LambdaFunctionFieldSet.is_applicable(target) else LambdaLayerFieldSet
+    )
+    return rule_runner.request(BuiltPackage, [field_set_type.create(target)])
+
+
+def test_function_ships_its_imports_minus_its_layers(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(REPO)
+    built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    assert [a.relpath for a in built.artifacts] == ["src.python.app/fn.zip", "src.python.app/fn.json"]
+    files, infos, metadata = zip_listing(rule_runner, built)
+    # db.py comes from the layer; unused.py is never imported.
+    assert sorted(files) == ["app/handler.py", "shared/text.py"]
+    assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in infos.values())
+    assert all(info.external_attr >> 16 == 0o100644 for info in infos.values())
+    assert metadata["handler"] == "app.handler.handler"
+    assert metadata["runtime"] == "python3.12"
+    assert metadata["architectures"] == ["arm64"]
+    assert metadata["layers"] == ["shared"]
+    assert metadata["sha256"] == GOLDEN_FUNCTION_SHA256
+
+
+def test_layer_layout(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(REPO)
+    rule_runner.chmod("layers/shared/bin/tool", 0o755)
+    built = package(rule_runner, Address("layers/shared", target_name="shared"))
+    files, infos, metadata = zip_listing(rule_runner, built)
+    assert sorted(files) == ["bin/tool", "python/shared/db.py"]
+    assert infos["bin/tool"].external_attr >> 16 == 0o100755
+    assert metadata["compatible_runtimes"] == ["python3.12", "python3.13"]
+    assert metadata["compatible_architectures"] == ["arm64"]
+    assert metadata["sha256"] == GOLDEN_LAYER_SHA256
+
+
+def test_function_without_layers_ships_everything_it_imports(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {**REPO, "src/python/app/BUILD": 'python_sources(name="src")\n'
+         'lambda_function(name="fn", handler="app.handler:handler", runtime="python3.10")\n'}
+    )
+    built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    files, _, metadata = zip_listing(rule_runner, built)
+    assert sorted(files) == ["app/handler.py", "shared/db.py", "shared/text.py"]
+    assert metadata["layers"] == [] and metadata["runtime"] == "python3.10"
+
+
+def assert_package_error(rule_runner: RuleRunner, files: dict[str, str], *fragments: str) -> None:
+    rule_runner.write_files({**REPO, **files})
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("src/python/app", target_name="fn"))
+    for fragment in fragments:
+        assert fragment in str(error.value)
+
+
+def function_build(**fields: str) -> dict[str, str]:
+    args = {"handler": '"handler.py:handler"', "architecture": '"arm64"', "layers": '["layers/shared"]', **fields}
+    body = ", ".join(f"{k}={v}" for k, v in args.items())
+    return {"src/python/app/BUILD": f'python_sources(name="src")\nlambda_function(name="fn", {body})\n'}
+
+
+def test_missing_handler_file(rule_runner: RuleRunner) -> None:
+    assert_package_error(rule_runner, function_build(handler='"nope.py:handler"'), "nope.py", "src/python/app:fn")
+
+
+def test_missing_handler_function(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        function_build(handler='"handler.py:main"'),
+        "`handler` field of src/python/app:fn",
+        "app/handler.py defines no top-level `main`",
+    )
+
+
+def test_missing_handler_module(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        function_build(handler='"app.missing:handler"'),
+        "`handler` field of src/python/app:fn",
+        "defines the module `app.missing`",
+    )
+
+
+def test_layer_that_is_not_a_lambda_layer(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        function_build(layers='["src/python/shared/db.py"]'),
+        "`layers` field of src/python/app:fn",
+        "src/python/shared/db.py (a `python_source`)",
+        "only `lambda_layer` targets can be layers",
+    )
+
+
+def test_layer_for_another_runtime(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        function_build(runtime='"python3.11"'),
+        "`layers` field of src/python/app:fn lists layers/shared:shared",
+        "built for python3.12, python3.13, but the function runs on python3.11",
+    )
+
+
+def test_layer_for_another_architecture(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        function_build(architecture='"x86_64"'),
+        "built for arm64, but the function runs on x86_64",
+    )
+
+
+def test_two_layers_shipping_one_path(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(layers='["layers/shared", "layers/other"]'),
+            "layers/other/BUILD": 'lambda_layer(name="other", runtime="python3.12", '
+            'architecture="arm64", dependencies=["src/python/shared/db.py"])',
+        },
+        "lists layers/shared:shared and layers/other:other, which both ship 1 path(s), e.g. "
+        "python/shared/db.py",
+    )
+
+
+def test_function_files_hidden_by_a_layer_package(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        {"src/python/shared/__init__.py": ""},
+        "src/python/app:fn ships shared/text.py, but its layer layers/shared:shared",
+        "regular package `shared` (shared/__init__.py)",
+    )
+
+
+def test_layer_file_outside_its_folder(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            **REPO,
+            "data/BUILD": 'files(name="data", sources=["*.txt"])',
+            "data/a.txt": "a",
+            "layers/shared/BUILD": 'lambda_layer(name="shared", dependencies=["data"])',
+        }
+    )
+    with pytest.raises(ExecutionError, match=r"outside the layer's folder `layers/shared`: \['data/a.txt'\]"):
+        package(rule_runner, Address("layers/shared", target_name="shared"))

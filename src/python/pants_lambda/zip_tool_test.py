@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pants_lambda import zip_tool
+
+
+def make_tree(root: Path, mtime: int, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        files = {
+            "src/pkg/mod.py": "X = 1\n",
+            "src/pkg/__pycache__/mod.cpython-312.pyc": "junk",
+            "src/pkg/stale.pyc": "junk",
+            "src/run.sh": "#!/bin/sh\n",
+            "site/dep/__init__.py": "",
+            "site/dep-1.0.dist-info/RECORD": "dep/__init__.py,,\ndep-1.0.dist-info/RECORD,,\n",
+            "site/keep/__init__.py": "",
+            "site/keep-2.0.dist-info/RECORD": "keep/__init__.py,,\n",
+            "site/bin/console": "#!python\n",
+        }
+        for relpath, content in files.items():
+            path = root / relpath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        (root / "src/run.sh").chmod(0o777 & ~umask | 0o100)
+        for path in root.rglob("*"):
+            os.utime(path, (mtime, mtime))
+    finally:
+        os.umask(old)
+
+
+def build(root: Path) -> tuple[bytes, dict]:
+    spec = {
+        "output": "out/x.zip",
+        "metadata_output": "out/x.json",
+        "entries_output": "entries.txt",
+        "metadata": {"kind": "test"},
+        "sources": [
+            {"dir": "src", "prefix": "python/", "exclude": ["pkg/excluded.py"]},
+            {"dir": "site", "prefix": "python/", "drop_dists": ["dep"], "drop_top_dirs": ["bin"]},
+        ],
+    }
+    (root / "spec.json").write_text(json.dumps(spec))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert zip_tool.main("spec.json") == 0
+    finally:
+        os.chdir(cwd)
+    return (root / "out/x.zip").read_bytes(), json.loads((root / "out/x.json").read_text())
+
+
+def test_same_inputs_same_bytes_whatever_mtime_and_umask(tmp_path: Path) -> None:
+    make_tree(tmp_path / "a", mtime=1_000_000_000, umask=0o022)
+    make_tree(tmp_path / "b", mtime=1_700_000_000, umask=0o077)
+    zip_a, meta_a = build(tmp_path / "a")
+    zip_b, meta_b = build(tmp_path / "b")
+    assert zip_a == zip_b
+    assert meta_a == meta_b
+
+
+def test_contents_modes_and_description(tmp_path: Path) -> None:
+    make_tree(tmp_path, mtime=1_000_000_000, umask=0o022)
+    data, meta = build(tmp_path)
+    zf = zipfile.ZipFile(tmp_path / "out/x.zip")
+    # Bytecode, the dropped distribution and console scripts are left out.
+    assert zf.namelist() == [
+        "python/keep-2.0.dist-info/RECORD",
+        "python/keep/__init__.py",
+        "python/pkg/mod.py",
+        "python/run.sh",
+    ]
+    modes = {info.filename: info.external_attr >> 16 for info in zf.infolist()}
+    assert modes["python/run.sh"] == 0o100755
+    assert modes["python/pkg/mod.py"] == 0o100644
+    assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    digest = hashlib.sha256(data)
+    assert meta == {
+        "file_count": 4,
+        "filename": "x.zip",
+        "kind": "test",
+        "sha256": digest.hexdigest(),
+        "size": len(data),
+        "source_code_hash": base64.b64encode(digest.digest()).decode(),
+        "unzipped_size": len("keep/__init__.py,,\n") + len("X = 1\n") + len("#!/bin/sh\n"),
+    }
+    assert (tmp_path / "entries.txt").read_text().splitlines() == zf.namelist()
+
+
+def test_two_sources_writing_one_path_is_an_error(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name / "m").mkdir(parents=True)
+        (tmp_path / name / "m" / "x.py").write_text(name)
+    with pytest.raises(zip_tool.ZipSpecError, match="two inputs ship 'm/x.py'"):
+        zip_tool.collect_entries([{"dir": str(tmp_path / "a")}, {"dir": str(tmp_path / "b")}])
+
+
+def test_paths_escaping_the_root_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.py").write_text("")
+    with pytest.raises(zip_tool.ZipSpecError, match="escapes the ZIP root"):
+        zip_tool.collect_entries([{"dir": str(tmp_path / "a"), "prefix": "../"}])

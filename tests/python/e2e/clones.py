@@ -1,0 +1,73 @@
+"""Copies of this repository, and the real `./pants` launcher run on them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def source_repo() -> Path:
+    repo = os.environ.get("PANTS_LAMBDA_REPO")
+    if not repo or not (Path(repo) / "pants.toml").is_file():
+        raise RuntimeError(
+            "PANTS_LAMBDA_REPO must name this repository's root; pants.toml sets it through "
+            "[test].extra_env_vars. Run these tests with `./pants test ::`."
+        )
+    return Path(repo)
+
+
+def copy_repo(dest: Path) -> Path:
+    """Copies the files git knows (tracked, or new and not ignored), as a fresh clone would hold."""
+    repo = source_repo()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repo, check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for relpath in filter(None, listed):
+        source = repo / relpath
+        if not source.is_file():
+            continue  # Deleted in the work tree but not yet in git.
+        target = dest / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return dest
+
+
+@dataclass(frozen=True)
+class Clone:
+    root: Path
+    caches: Path
+
+    def pants(self, *args: str, umask: int = 0o022, extra_env: dict[str, str] | None = None,
+              check: bool = True) -> subprocess.CompletedProcess:
+        """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store)."""
+        env = {
+            key: os.environ[key]
+            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME")
+            if key in os.environ
+        }
+        env.update(extra_env or {})
+        cmd = [
+            "./pants", "--no-pantsd", "--no-dynamic-ui", "--no-remote-cache-read",
+            "--no-remote-cache-write",
+            f"--local-store-dir={self.caches}/lmdb_store",
+            f"--named-caches-dir={self.caches}/named_caches",
+            f"--pants-workdir={self.caches}/workdir",
+            *args,
+        ]
+        result = subprocess.run(
+            cmd, cwd=self.root, env=env, capture_output=True, text=True,
+            preexec_fn=lambda: os.umask(umask),
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+
+def make_clone(base: Path) -> Clone:
+    return Clone(copy_repo(base / "repo"), base / "caches")

@@ -1,0 +1,210 @@
+"""`./pants package ::` on a copy of this repository, checked the way Lambda would use the output."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from e2e.clones import Clone, make_clone
+
+# What each example function returns for an event, whatever runtime it is built for.
+EXPECTED = {
+    "access.profiles.handler.handler": ({"id": "u1"}, {"id": "u1", "name": "Ada", "plan": "pro"}),
+    "access.sessions.handler.handler": ({"user": "Ada Lovelace"}, {"session": "ada-lovelace"}),
+    "access.audit.handler.handler": (
+        {"action": "Login Failed"},
+        {"audit": "login-failed", "requests": "2.32.3"},
+    ),
+    "access.tokens.handler.handler": (
+        {"subject": "u1"},
+        {"token": {"subject": "u1", "scope": "read"}, "machine": "aarch64"},
+    ),
+    "billing.invoices.handler.handler": (
+        {"id": "i1"},
+        {"invoice": {"id": "i1", "customer": "u1", "cents": 1250}, "reference": "inv-i1"},
+    ),
+    "billing.payments.handler.handler": (
+        {"amount": 5},
+        {"statusCode": 202, "body": {"payment": 5}, "client": "requests/2.32.3"},
+    ),
+    "billing.refunds.handler.handler": ({"invoice": "i1"}, {"refund_cents": 1250}),
+    "billing.reports.handler.handler": (
+        {"title": "Monthly Report", "rows": 3},
+        {"yaml": "rows: 3\ntitle: monthly-report\n", "libyaml": True},
+    ),
+}
+
+# Exactly the first-party files each function ZIP holds: what its handler imports, minus layers.
+FIRST_PARTY = {
+    "profiles": ["access/profiles/handler.py", "shared/models.py"],
+    "sessions": ["access/sessions/handler.py", "shared/text.py"],
+    "audit": ["access/audit/handler.py", "shared/text.py"],
+    "tokens": ["access/tokens/handler.py"],
+    "invoices": ["billing/invoices/handler.py", "shared/text.py"],
+    "payments": ["billing/payments/handler.py", "shared/http.py"],
+    "refunds": ["billing/refunds/handler.py"],
+    "reports": ["billing/reports/handler.py", "shared/text.py"],
+}
+
+# Runs a handler the way Lambda does: only the function (/var/task) and its layers (/opt/python)
+# on top of the interpreter's standard library (-I -S: no site-packages, no environment).
+RUNNER = """
+import importlib, json, sys
+task, opt, handler, event = sys.argv[1:5]
+sys.path[:0] = [task, opt + "/python"]
+module, _, func = handler.rpartition(".")
+result = getattr(importlib.import_module(module), func)(json.loads(event), None)
+print(json.dumps(result, sort_keys=True))
+"""
+
+
+def interpreter_for(runtime: str) -> str | None:
+    version = runtime[len("python") :]
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    for candidate in sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}")):
+        return candidate
+    found = subprocess.run(["which", f"python{version}"], capture_output=True, text=True)
+    return found.stdout.strip() or None
+
+
+def artifacts(dist: Path) -> dict[str, dict]:
+    """Every artifact's JSON description, keyed by `<kind>:<name>`, with its ZIP path added."""
+    described = {}
+    for json_path in sorted(dist.glob("*/*.json")):
+        metadata = json.loads(json_path.read_text())
+        metadata["zip"] = json_path.with_suffix(".zip")
+        described[f"{metadata['kind']}:{metadata['name']}"] = metadata
+    return described
+
+
+def test_handlers_return_the_expected_values_under_the_lambda_layout(
+    packaged: Clone, tmp_path: Path
+) -> None:
+    described = artifacts(packaged.root / "dist")
+    functions = {k: v for k, v in described.items() if k.startswith("function:")}
+    assert sorted(m["handler"] for m in functions.values()) == sorted(EXPECTED)
+    ran = set()
+    for key, function in functions.items():
+        python = interpreter_for(function["runtime"])
+        if function["architectures"] != ["x86_64"] or python is None:
+            continue  # An arm64 build cannot load here; test_arm64_layer checks its extension.
+        task, opt = tmp_path / key / "task", tmp_path / key / "opt"
+        zipfile.ZipFile(function["zip"]).extractall(task)
+        for layer in function["layers"]:
+            zipfile.ZipFile(described[f"layer:{layer}"]["zip"]).extractall(opt)
+        event, expected = EXPECTED[function["handler"]]
+        result = subprocess.run(
+            [python, "-I", "-S", "-c", RUNNER, str(task), str(opt), function["handler"],
+             json.dumps(event)],
+            capture_output=True, text=True, cwd=tmp_path,
+        )
+        assert result.returncode == 0, f"{key}: {result.stderr}"
+        assert json.loads(result.stdout) == expected, key
+        ran.add(function["runtime"])
+    # Every runtime of the example whose interpreter is installed here really ran.
+    wanted = {
+        f["runtime"] for f in functions.values()
+        if f["architectures"] == ["x86_64"] and interpreter_for(f["runtime"])
+    }
+    assert ran == wanted and len(ran) >= 3
+
+
+def test_function_zips_hold_exactly_their_closure(packaged: Clone) -> None:
+    described = artifacts(packaged.root / "dist")
+    for name, expected in FIRST_PARTY.items():
+        names = zipfile.ZipFile(described[f"function:{name}"]["zip"]).namelist()
+        first_party = [n for n in names if n.split("/")[0] in ("access", "billing", "shared")]
+        assert first_party == expected, name
+        assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("bin/") for n in names)
+    # Functions whose layers provide every requirement ship no third-party code at all.
+    for name in ("profiles", "sessions", "tokens", "invoices", "payments", "refunds"):
+        assert described[f"function:{name}"]["file_count"] == len(FIRST_PARTY[name]), name
+    # Without layers, the requirements are bundled, for the function's own runtime.
+    reports = zipfile.ZipFile(described["function:reports"]["zip"]).namelist()
+    assert "yaml/__init__.py" in reports
+    assert any(re.match(r"yaml/_yaml\.cpython-311-x86_64-linux-gnu\.so$", n) for n in reports), reports
+    audit = zipfile.ZipFile(described["function:audit"]["zip"]).namelist()
+    assert {"requests/__init__.py", "urllib3/__init__.py", "certifi/__init__.py"} <= set(audit)
+
+
+def test_arm64_layer_carries_an_aarch64_manylinux_extension(packaged: Clone) -> None:
+    layer = artifacts(packaged.root / "dist")["layer:deps-arm64"]
+    assert layer["compatible_architectures"] == ["arm64"]
+    zf = zipfile.ZipFile(layer["zip"])
+    (extension,) = [n for n in zf.namelist() if n.startswith("python/pydantic_core/_pydantic_core")]
+    assert extension.endswith(".cpython-313-aarch64-linux-gnu.so")
+    elf = zf.read(extension)
+    assert elf[:4] == b"\x7fELF"
+    assert int.from_bytes(elf[18:20], "little") == 183  # EM_AARCH64
+    (wheel,) = [n for n in zf.namelist() if re.match(r"python/pydantic_core-[^/]+\.dist-info/WHEEL$", n)]
+    tags = re.findall(r"^Tag: (\S+)$", zf.read(wheel).decode(), re.MULTILINE)
+    glibcs = [tuple(map(int, m)) for t in tags for m in re.findall(r"manylinux_(\d+)_(\d+)_aarch64", t)]
+    assert glibcs and min(glibcs) <= (2, 34)  # Amazon Linux 2023's glibc.
+
+
+def test_terraform_hashes_describe_the_zip(packaged: Clone) -> None:
+    import base64
+    import hashlib
+
+    for key, metadata in artifacts(packaged.root / "dist").items():
+        data = metadata["zip"].read_bytes()
+        digest = hashlib.sha256(data)
+        assert metadata["sha256"] == digest.hexdigest(), key
+        assert metadata["source_code_hash"] == base64.b64encode(digest.digest()).decode(), key
+        assert metadata["size"] == len(data), key
+
+
+def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
+    packaged: Clone, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    clone = make_clone(tmp_path_factory.mktemp("a-much-longer-path") / "nested")
+    rng = random.Random(7)
+    for path in clone.root.rglob("*"):
+        stamp = rng.randint(1_000_000_000, 1_800_000_000)
+        os.utime(path, (stamp, stamp))
+    for path in clone.root.rglob("*"):
+        if path.is_file():
+            path.chmod(path.stat().st_mode & ~0o077)  # A restrictive umask at clone time.
+    clone.pants("package", "::", umask=0o077, extra_env={"PYTHONHASHSEED": "12345"})
+
+    def contents(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    first, second = contents(packaged.root / "dist"), contents(clone.root / "dist")
+    assert sorted(first) == sorted(second)
+    assert [k for k in first if first[k] != second[k]] == []
+    assert len([k for k in first if k.endswith(".zip")]) == 11
+
+
+def test_conflicting_versions_fail_without_writing_anything(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    clone = make_clone(tmp_path_factory.mktemp("conflict"))
+    (clone.root / "src/python/legacy").mkdir(parents=True)
+    (clone.root / "src/python/legacy/handler.py").write_text(
+        "import requests\n\ndef handler(event, context):\n    return requests.__version__\n"
+    )
+    (clone.root / "src/python/legacy/BUILD").write_text(
+        'python_requirement(name="requests", requirements=["requests==2.31.0"], resolve="legacy")\n'
+        'python_sources(name="src", resolve="legacy")\n'
+        'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.12",\n'
+        '                layers=["layers/deps"], resolve="legacy")\n'
+    )
+    resolves = "--python-resolves={'lambda': '3rdparty/python/lambda.lock', "
+    resolves += "'pants-plugins': '3rdparty/python/pants-plugins.lock', 'legacy': 'legacy.lock'}"
+    clone.pants(resolves, "generate-lockfiles", "--resolve=legacy")
+    result = clone.pants(resolves, "package", "::", check=False)
+    assert result.returncode != 0
+    assert (
+        "src/python/legacy:fn needs requests==2.31.0, but its layer layers/deps:deps "
+        "(field `layers`) provides requests==2.32.3"
+    ) in result.stderr
+    # Pants writes packages only once every one of them built: nothing, not even the good ones.
+    assert not (clone.root / "dist").exists() or not any((clone.root / "dist").rglob("*.zip"))

@@ -19,6 +19,7 @@ from pants.testutil.rule_runner import RuleRunner
 from pants_lambda import register
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
+from pants_lambda.manifest_rules import LambdaManifestFieldSet
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def rule_runner() -> RuleRunner:
             *core_target_types_rules(),
             QueryRule(BuiltPackage, [LambdaFunctionFieldSet]),
             QueryRule(BuiltPackage, [LambdaLayerFieldSet]),
+            QueryRule(BuiltPackage, [LambdaManifestFieldSet]),
         ],
         target_types=[
             *register.target_types(),

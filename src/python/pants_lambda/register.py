@@ -7,6 +7,7 @@ from pants_lambda import (
     closure_rules,
     function_rules,
     layer_rules,
+    manifest_rules,
     requirements_rules,
     zip_rules,
 )
@@ -24,4 +25,5 @@ def rules():
         *zip_rules.rules(),
         *layer_rules.rules(),
         *function_rules.rules(),
+        *manifest_rules.rules(),
     ]

@@ -126,7 +126,22 @@ class LambdaFunctionLayersField(SpecialCasedDependencies):
         return value
 
 
-class LambdaFunctionOutputPathField(OutputPathField):
+class _InRepoOutputPathField(OutputPathField):
+    """An output path Terraform can be pointed at: relative, inside `--distdir`."""
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None and (value.startswith("/") or ".." in value.split("/")):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value!r}, which leaves `--distdir` "
+                "(and so the repository the manifests point Terraform into). Use a relative path "
+                "without `..`, e.g. `output_path=\"lambdas/name.zip\"`."
+            )
+        return value
+
+
+class LambdaFunctionOutputPathField(_InRepoOutputPathField):
     help = help_text(
         """
         Where the ZIP goes, relative to `--distdir`; a JSON file with its hashes is written
@@ -208,7 +223,7 @@ class LambdaCompatibleRuntimesField(StringSequenceField):
         return tuple(sorted(set(value), key=list(RUNTIMES).index))
 
 
-class LambdaLayerOutputPathField(OutputPathField):
+class LambdaLayerOutputPathField(_InRepoOutputPathField):
     help = LambdaFunctionOutputPathField.help
 
 
@@ -247,5 +262,63 @@ class LambdaLayerTarget(Target):
             )
 
 
+class LambdaManifestModuleField(StringField):
+    alias = "module"
+    help = help_text(
+        """
+        The module's name, written into the manifest as `module`; defaults to the name of the
+        BUILD file's folder. Example: `module="access"`.
+        """
+    )
+
+
+class LambdaManifestFunctionsField(SpecialCasedDependencies):
+    alias = "functions"
+    required = True
+    help = help_text(
+        """
+        Addresses of the `lambda_function` targets of this module, each listed once. Their
+        layers are added to the manifest too.
+
+        Example: `functions=["src/python/access/profiles", "src/python/access/sessions"]`.
+        """
+    )
+
+
+class LambdaManifestOutputPathField(_InRepoOutputPathField):
+    help = help_text(
+        """
+        Where the manifest goes, relative to `--distdir`. Defaults to
+        `<BUILD folder with dots>/<target name>.json`, e.g. `infrastructure.access/manifest.json`.
+        """
+    )
+
+
+class LambdaManifestTarget(Target):
+    alias = "lambda_manifest"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        LambdaManifestModuleField,
+        LambdaManifestFunctionsField,
+        LambdaManifestOutputPathField,
+    )
+    help = help_text(
+        """
+        The Terraform manifest of one infrastructure module: a JSON file listing each function and
+        layer of the module with its ZIP's path (relative to this BUILD file's folder), hashes,
+        sizes, handler, runtime and architecture. Packaging it also writes the ZIPs it lists.
+
+        Example, in `infrastructure/access/BUILD`:
+
+            lambda_manifest(
+                name="manifest",
+                functions=["src/python/access/profiles", "src/python/access/sessions"],
+            )
+
+        and in Terraform: `jsondecode(file("../../dist/infrastructure.access/manifest.json"))`.
+        """
+    )
+
+
 def target_types():
-    return [LambdaFunctionTarget, LambdaLayerTarget]
+    return [LambdaFunctionTarget, LambdaLayerTarget, LambdaManifestTarget]

@@ -1,0 +1,148 @@
+"""Packages `lambda_manifest` targets: one JSON file per infrastructure module, for Terraform."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.addresses import Addresses, UnparsedAddressInputs
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidFieldException, Targets
+from pants.engine.unions import UnionRule
+
+from pants_lambda.function_rules import (
+    BuildLambdaFunctionRequest,
+    BuiltLambdaFunction,
+    LambdaFunctionFieldSet,
+)
+from pants_lambda.target_types import (
+    LambdaManifestFunctionsField,
+    LambdaManifestModuleField,
+    LambdaManifestOutputPathField,
+)
+from pants_lambda.zip_rules import BuiltLambdaZip
+
+# What every artifact's entry holds, on top of its kind's own fields.
+_ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size")
+_FUNCTION_KEYS = ("architectures", "handler", "layers", "runtime")
+_LAYER_KEYS = ("compatible_architectures", "compatible_runtimes")
+
+
+@dataclass(frozen=True)
+class LambdaManifestFieldSet(PackageFieldSet):
+    required_fields = (LambdaManifestFunctionsField,)
+
+    module: LambdaManifestModuleField
+    functions: LambdaManifestFunctionsField
+    output_path: LambdaManifestOutputPathField
+
+
+class ManifestError(InvalidFieldException):
+    pass
+
+
+def _entry(
+    field_set: LambdaManifestFieldSet, distdir: DistDir, built: BuiltLambdaZip, keys: tuple[str, ...]
+) -> dict:
+    # Pants keeps --distdir inside the repository, and output paths cannot leave it.
+    in_repo = os.path.join(distdir.relpath, built.zip_path)
+    metadata = built.metadata
+    return {
+        "filename": os.path.relpath(in_repo, field_set.address.spec_path or "."),
+        **{key: metadata[key] for key in _ARTIFACT_KEYS + keys},
+    }
+
+
+def _by_name(field_set: LambdaManifestFieldSet, kind: str, artifacts: dict) -> dict:
+    by_name: dict = {}
+    for address, entry in artifacts.items():
+        name = address.target_name
+        if name in by_name:
+            raise ManifestError(
+                f"The `{LambdaManifestFunctionsField.alias}` field of {field_set.address} brings in "
+                f"two {kind}s named {name!r}: {by_name[name][0]} and {address}. Names are the "
+                "manifest's keys; rename one of the targets."
+            )
+        by_name[name] = (address, entry)
+    return {name: entry for name, (_, entry) in sorted(by_name.items())}
+
+
+@rule(desc="Package a Lambda manifest")
+async def package_lambda_manifest(
+    field_set: LambdaManifestFieldSet, distdir: DistDir
+) -> BuiltPackage:
+    alias = LambdaManifestFunctionsField.alias
+    raw = field_set.functions.value or ()
+    addresses = await Get(Addresses, UnparsedAddressInputs, field_set.functions.to_unparsed_address_inputs())
+    if len(set(addresses)) != len(raw):
+        listed = [str(a) for a in addresses]
+        twice = sorted({a for a in listed if listed.count(a) > 1}) or listed
+        raise ManifestError(
+            f"The `{alias}` field of {field_set.address} lists a function more than once "
+            f"({', '.join(twice)}). List each `lambda_function` once."
+        )
+    targets = await Get(Targets, Addresses, addresses)
+    not_functions = [tgt for tgt in targets if not LambdaFunctionFieldSet.is_applicable(tgt)]
+    if not_functions:
+        raise ManifestError(
+            f"The `{alias}` field of {field_set.address} lists "
+            f"{', '.join(f'{t.address} (a `{t.alias}`)' for t in not_functions)}; it takes "
+            "`lambda_function` targets only (their layers are added for you)."
+        )
+    functions = await MultiGet(
+        Get(BuiltLambdaFunction, BuildLambdaFunctionRequest(LambdaFunctionFieldSet.create(tgt)))
+        for tgt in targets
+    )
+    layers: dict = {}
+    for function in functions:
+        for layer in function.layers:
+            layers.setdefault(layer.address, layer)
+
+    manifest = {
+        "module": field_set.module.value or os.path.basename(field_set.address.spec_path),
+        "functions": _by_name(
+            field_set,
+            "function",
+            {f.address: _entry(field_set, distdir, f.zip, _FUNCTION_KEYS) for f in functions},
+        ),
+        "layers": _by_name(
+            field_set,
+            "layer",
+            {a: _entry(field_set, distdir, l.zip, _LAYER_KEYS) for a, l in layers.items()},
+        ),
+    }
+    manifest_path = field_set.output_path.value_or_default(file_ending="json")
+    artifacts: list[BuiltLambdaZip] = [f.zip for f in functions]
+    artifacts.extend(layer.zip for layer in layers.values())
+    manifest_digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())]
+        ),
+    )
+    # The manifest ships with every ZIP it lists, so packaging it alone never leaves Terraform
+    # pointing at a missing file.
+    digest = await Get(
+        Digest, MergeDigests([manifest_digest, *(artifact.digest for artifact in artifacts)])
+    )
+    return BuiltPackage(
+        digest,
+        (
+            BuiltPackageArtifact(
+                manifest_path,
+                (
+                    f"    Module: {manifest['module']}",
+                    f"    Functions: {', '.join(manifest['functions']) or 'none'}",
+                    f"    Layers: {', '.join(manifest['layers']) or 'none'}",
+                ),
+            ),
+        ),
+    )
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PackageFieldSet, LambdaManifestFieldSet)]

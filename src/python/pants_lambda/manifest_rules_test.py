@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from textwrap import dedent
+
+import pytest
+
+from pants.core.goals.package import BuiltPackage
+from pants.engine.addresses import Address
+from pants.engine.fs import DigestContents
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_lambda.function_rules_test import REPO
+from pants_lambda.manifest_rules import LambdaManifestFieldSet
+
+FUNCTIONS = {
+    "src/python/jobs/BUILD": dedent(
+        """\
+        python_sources(name="src")
+        lambda_function(name="nightly", handler="nightly.py:run", runtime="python3.13")
+        """
+    ),
+    "src/python/jobs/nightly.py": "from shared.text import slug\n\ndef run(event, context):\n    return slug('x')\n",
+}
+
+
+def package_manifest(rule_runner: RuleRunner, build: str) -> dict[str, bytes]:
+    rule_runner.write_files({**REPO, **FUNCTIONS, "infrastructure/app/BUILD": build})
+    target = rule_runner.get_target(Address("infrastructure/app", target_name="manifest"))
+    built = rule_runner.request(BuiltPackage, [LambdaManifestFieldSet.create(target)])
+    return {fc.path: fc.content for fc in rule_runner.request(DigestContents, [built.digest])}
+
+
+def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> None:
+    contents = package_manifest(
+        rule_runner,
+        'lambda_manifest(name="manifest", functions=["src/python/jobs:nightly", "src/python/app:fn"])',
+    )
+    # The manifest ships with the ZIPs it lists.
+    assert sorted(contents) == [
+        "infrastructure.app/manifest.json",
+        "layers.shared/shared.json",
+        "layers.shared/shared.zip",
+        "src.python.app/fn.json",
+        "src.python.app/fn.zip",
+        "src.python.jobs/nightly.json",
+        "src.python.jobs/nightly.zip",
+    ]
+    text = contents["infrastructure.app/manifest.json"].decode()
+    manifest = json.loads(text)
+    assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    assert manifest["module"] == "app"
+    assert sorted(manifest["functions"]) == ["fn", "nightly"]
+    fn = manifest["functions"]["fn"]
+    fn_meta = json.loads(contents["src.python.app/fn.json"])
+    assert fn == {
+        "architectures": ["arm64"],
+        "filename": "../../dist/src.python.app/fn.zip",
+        "handler": "app.handler.handler",
+        "layers": ["shared"],
+        "runtime": "python3.12",
+        **{k: fn_meta[k] for k in ("sha256", "size", "source_code_hash", "unzipped_size")},
+    }
+    layer_meta = json.loads(contents["layers.shared/shared.json"])
+    assert manifest["layers"] == {
+        "shared": {
+            "compatible_architectures": ["arm64"],
+            "compatible_runtimes": ["python3.12", "python3.13"],
+            "filename": "../../dist/layers.shared/shared.zip",
+            **{k: layer_meta[k] for k in ("sha256", "size", "source_code_hash", "unzipped_size")},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            'lambda_manifest(name="manifest", functions=["src/python/app:fn", "src/python/app:fn"])',
+            "`functions` field of infrastructure/app:manifest lists a function more than once "
+            "(src/python/app:fn)",
+        ),
+        (
+            'lambda_manifest(name="manifest", functions=["layers/shared"])',
+            "lists layers/shared:shared (a `lambda_layer`); it takes `lambda_function` targets only",
+        ),
+    ],
+)
+def test_bad_manifests(rule_runner: RuleRunner, build: str, message: str) -> None:
+    with pytest.raises(ExecutionError) as error:
+        package_manifest(rule_runner, build)
+    assert message in str(error.value)
+
+
+def test_two_functions_with_one_name(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {"src/python/other/BUILD": 'python_sources(name="src")\n'
+         'lambda_function(name="fn", handler="h.py:handler")',
+         "src/python/other/h.py": "def handler(event, context):\n    return 1\n"}
+    )
+    with pytest.raises(ExecutionError) as error:
+        package_manifest(
+            rule_runner,
+            'lambda_manifest(name="manifest", functions=["src/python/app:fn", "src/python/other:fn"])',
+        )
+    assert "brings in two functions named 'fn': src/python/app:fn and src/python/other:fn" in str(
+        error.value
+    )
+
+
+def test_artifact_outside_the_repository(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {"src/python/other/BUILD": 'python_sources(name="src")\n'
+         'lambda_function(name="out", handler="h.py:handler", output_path="../../elsewhere/out.zip")',
+         "src/python/other/h.py": "def handler(event, context):\n    return 1\n"}
+    )
+    with pytest.raises(ExecutionError) as error:
+        package_manifest(rule_runner, 'lambda_manifest(name="manifest", functions=["src/python/other:out"])')
+    assert (
+        "The `output_path` field of src/python/other:out is '../../elsewhere/out.zip', which "
+        "leaves `--distdir`"
+    ) in str(error.value)

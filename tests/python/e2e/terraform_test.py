@@ -1,0 +1,143 @@
+"""The manifests through a real `terraform plan`: only what changed is planned.
+
+The AWS provider cannot be downloaded here, so Terraform 1.0.3 plans
+tests/terraform/null_manifest, which reads each module's manifest exactly as
+infrastructure/modules/lambda_manifest does, with the null provider.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e.clones import Clone, make_clone
+from e2e.terraform_tools import null_provider_dir, terraform
+
+MODULES = ("access", "billing")
+
+
+class Workspace:
+    def __init__(self, clone: Clone, module: str, workdir: Path) -> None:
+        self.clone, self.module, self.workdir = clone, module, workdir
+        workdir.mkdir(parents=True)
+        shutil.copy(clone.root / "tests/terraform/null_manifest/main.tf", workdir)
+        self.run("init", f"-plugin-dir={null_provider_dir()}")
+
+    @property
+    def manifest(self) -> dict:
+        path = self.clone.root / f"dist/infrastructure.{self.module}/manifest.json"
+        return json.loads(path.read_text())
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.workdir),
+            "CHECKPOINT_DISABLE": "1",  # No call home for version checks.
+            "TF_IN_AUTOMATION": "1",
+        }
+        command, *rest = args
+        variables = []
+        if command in ("plan", "apply"):
+            variables = [
+                "-var", f"manifest_path={self.clone.root}/dist/infrastructure.{self.module}/manifest.json",
+                "-var", f"artifacts_root={self.clone.root}/infrastructure/{self.module}",
+            ]
+        result = subprocess.run(
+            [str(terraform()), command, "-no-color", *(["-input=false"] if command in ("init", "plan", "apply") else []),
+             *variables, *rest],
+            cwd=self.workdir, env=env, capture_output=True, text=True,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"terraform {' '.join(args)}: {result.stdout}\n{result.stderr}")
+        return result
+
+    def planned_changes(self) -> set[str]:
+        plan = self.run("plan", "-detailed-exitcode", "-out=tfplan", check=False)
+        assert plan.returncode in (0, 2), plan.stderr
+        shown = json.loads(self.run("show", "-json", "tfplan").stdout)
+        changed = {
+            f"{rc['name']}/{rc['index']}"
+            for rc in shown.get("resource_changes", [])
+            if rc["change"]["actions"] != ["no-op"]
+        }
+        # -detailed-exitcode says "changes" exactly when the JSON lists some.
+        assert (plan.returncode == 2) == bool(changed), (plan.returncode, changed)
+        return changed
+
+    def apply(self) -> None:
+        self.run("apply", "-auto-approve")
+
+
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Workspace]:
+    clone = make_clone(tmp_path_factory.mktemp("terraform"))
+    clone.pants("package", "::")
+    spaces = {m: Workspace(clone, m, clone.root.parent / f"tf-{m}") for m in MODULES}
+    for space in spaces.values():
+        space.apply()
+    return spaces
+
+
+def edit_and_package(clone: Clone, relpath: str) -> None:
+    path = clone.root / relpath
+    path.write_text(path.read_text() + "\n# edited by terraform_test\n")
+    clone.pants("package", "::")
+
+
+def plans(workspaces: dict[str, Workspace]) -> dict[str, set[str]]:
+    return {module: space.planned_changes() for module, space in workspaces.items()}
+
+
+def test_reference_terraform_is_formatted() -> None:
+    root = Path(os.environ["PANTS_LAMBDA_REPO"])
+    for folder in ("infrastructure", "tests/terraform"):
+        result = subprocess.run(
+            [str(terraform()), "fmt", "-no-color", "-check", "-recursive", "-diff", str(root / folder)],
+            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"},
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_manifest_filenames_hash_like_terraform(workspaces: dict[str, Workspace]) -> None:
+    for space in workspaces.values():
+        outputs = json.loads(space.run("output", "-json").stdout)["filebase64sha256"]["value"]
+        manifest = space.manifest
+        expected = {f"function/{k}": v["source_code_hash"] for k, v in manifest["functions"].items()}
+        expected.update({f"layer/{k}": v["source_code_hash"] for k, v in manifest["layers"].items()})
+        assert outputs == expected
+        assert all(not v["filename"].startswith("/") for v in manifest["functions"].values())
+
+
+def test_only_what_changed_is_planned(workspaces: dict[str, Workspace]) -> None:
+    clone = next(iter(workspaces.values())).clone
+    # Right after apply, with no source change: nothing to do, even after packaging again.
+    assert plans(workspaces) == {"access": set(), "billing": set()}
+    clone.pants("package", "::")
+    assert plans(workspaces) == {"access": set(), "billing": set()}
+
+    # A shared file some functions import (not in any layer): exactly those functions.
+    edit_and_package(clone, "src/python/shared/text.py")
+    assert plans(workspaces) == {
+        "access": {"function/audit", "function/sessions"},
+        "billing": {"function/invoices", "function/reports"},
+    }
+    for space in workspaces.values():
+        space.apply()
+
+    # A shared file a layer holds: the layer, and the functions using it (new layer version).
+    edit_and_package(clone, "src/python/shared/db.py")
+    assert plans(workspaces) == {
+        "access": {"layer/shared", "function/profiles"},
+        "billing": {"layer/shared", "function/invoices", "function/refunds"},
+    }
+    for space in workspaces.values():
+        space.apply()
+
+    # Only one handler: only that function.
+    edit_and_package(clone, "src/python/access/profiles/handler.py")
+    assert plans(workspaces) == {"access": {"function/profiles"}, "billing": set()}

@@ -1,0 +1,146 @@
+"""Only affected artifacts rebuild, shown with Pants' own counters, and `--changed-since` selects them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from e2e.clones import Clone, make_clone
+
+# Functions whose handler imports shared/text.py, directly or not.
+TEXT_USERS = {"audit", "sessions", "invoices", "reports"}
+
+
+def git(clone: Clone, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        cwd=clone.root, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
+    clone = make_clone(tmp_path_factory.mktemp("incremental"))
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "fixture")
+    clone.pants("package", "::")
+    return clone
+
+
+def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
+    block = result.stderr.split("Counters:", 1)[1]
+    return {k: int(v) for k, v in re.findall(r"^\s+(\w+): (\d+)$", block, re.MULTILINE)}
+
+
+def zips(clone: Clone) -> dict[str, bytes]:
+    return {p.stem: p.read_bytes() for p in (clone.root / "dist").glob("*/*.zip")}
+
+
+def edit(clone: Clone, relpath: str) -> None:
+    path = clone.root / relpath
+    path.write_text(path.read_text() + "\n# edited by incremental_test\n")
+
+
+def selected(clone: Clone) -> set[str]:
+    listed = clone.pants(
+        "--changed-since=HEAD", "--changed-dependents=transitive",
+        "--filter-target-type=lambda_function,lambda_layer", "list",
+    ).stdout
+    return {line.rsplit(":", 1)[1] for line in listed.split()}
+
+
+def test_noop_rebuild_runs_nothing(repo: Clone) -> None:
+    before = zips(repo)
+    stats = counters(repo.pants("--stats-log", "package", "::"))
+    assert stats["local_execution_requests"] == 0
+    assert stats["local_cache_requests"] == stats["local_cache_requests_cached"] > 0
+    assert zips(repo) == before
+
+
+def test_shared_file_change_rebuilds_only_its_importers(repo: Clone) -> None:
+    before = zips(repo)
+    edit(repo, "src/python/shared/text.py")
+    try:
+        assert selected(repo) == TEXT_USERS
+        stats = counters(repo.pants("--stats-log", "package", "::"))
+        after = zips(repo)
+        assert {name for name in after if after[name] != before[name]} == TEXT_USERS
+        # One zip process per affected function, nothing else: no resolve, no install.
+        assert stats["local_execution_requests"] == len(TEXT_USERS)
+        assert stats["local_cache_requests_uncached"] == len(TEXT_USERS)
+    finally:
+        git(repo, "checkout", "--", ".")
+
+
+def test_handler_change_selects_and_rebuilds_one_function(repo: Clone) -> None:
+    repo.pants("package", "::")
+    before = zips(repo)
+    edit(repo, "src/python/billing/payments/handler.py")
+    try:
+        assert selected(repo) == {"payments"}
+        stats = counters(repo.pants("--stats-log", "package", "::"))
+        after = zips(repo)
+        assert {name for name in after if after[name] != before[name]} == {"payments"}
+        assert stats["local_execution_requests"] == 1
+    finally:
+        git(repo, "checkout", "--", ".")
+
+
+def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone) -> None:
+    edit(repo, "src/python/shared/db.py")
+    try:
+        # The layer holding db.py, and the functions importing it: their ZIPs do not change
+        # (db.py comes from the layer) but they deploy against a new layer version.
+        assert selected(repo) == {"shared", "profiles", "invoices", "refunds"}
+    finally:
+        git(repo, "checkout", "--", ".")
+
+
+def locked_versions(lockfile: Path) -> dict[str, str]:
+    text = "\n".join(line for line in lockfile.read_text().splitlines() if not line.startswith("//"))
+    (resolve,) = json.loads(text)["locked_resolves"]
+    return {r["project_name"]: r["version"] for r in resolve["locked_requirements"]}
+
+
+def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(repo: Clone) -> None:
+    repo.pants("package", "::")
+    before = zips(repo)
+    lockfile = repo.root / "3rdparty/python/lambda.lock"
+    old = locked_versions(lockfile)
+    requirements = repo.root / "3rdparty/python/lambda-requirements.txt"
+    requirements.write_text(requirements.read_text().replace("PyYAML==6.0.2", "PyYAML==6.0.1"))
+    try:
+        repo.pants("generate-lockfiles", "--resolve=lambda")
+        new = locked_versions(lockfile)
+        changed = {project for project in old.keys() | new.keys() if old.get(project) != new.get(project)}
+        assert "pyyaml" in changed
+        # Pants selects everything that depends on a requirement of the changed resolve,
+        # including the functions whose layers do (`layers` counts as a dependency).
+        assert selected(repo) == {
+            "deps", "deps-arm64", "audit", "profiles", "tokens", "payments", "reports",
+            "sessions", "invoices",
+        }
+        repo.pants("package", "::")
+        after = zips(repo)
+
+        def ships_changed(name: str) -> bool:
+            (path,) = (repo.root / "dist").glob(f"*/{name}.zip")
+            dists = {
+                re.sub(r"[-_.]+", "-", part[: -len(".dist-info")].rsplit("-", 1)[0]).lower()
+                for entry in zipfile.ZipFile(path).namelist()
+                for part in entry.split("/")[:-1]
+                if part.endswith(".dist-info")
+            }
+            return bool(dists & changed)
+
+        rebuilt = {name for name in after if after[name] != before[name]}
+        assert rebuilt == {name for name in after if ships_changed(name)}
+        assert "reports" in rebuilt
+    finally:
+        git(repo, "checkout", "--", ".")

@@ -51,8 +51,8 @@ class Clone:
         }
         env.update(extra_env or {})
         cmd = [
-            "./pants", "--no-pantsd", "--no-dynamic-ui", "--no-remote-cache-read",
-            "--no-remote-cache-write",
+            # No pantsd, and no ~/.pants.rc: only the repository's pants.toml and `args` count.
+            "./pants", "--no-pantsd", "--no-dynamic-ui", "--no-pantsrc",
             f"--local-store-dir={self.caches}/lmdb_store",
             f"--named-caches-dir={self.caches}/named_caches",
             f"--pants-workdir={self.caches}/workdir",

@@ -1,0 +1,101 @@
+"""A real REAPI remote cache (BuildGrid) serves a fresh clone, and its loss never breaks a build."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from e2e.clones import Clone, make_clone
+from e2e.remote_cache import buildgrid_server
+
+
+def remote_flags(address: str) -> tuple[str, ...]:
+    return (
+        "--remote-cache-read",
+        "--remote-cache-write",
+        f"--remote-store-address={address}",
+        "--remote-instance-name=",
+        "--stats-log",
+    )
+
+
+def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
+    block = result.stderr.split("Counters:", 1)[1]
+    return {k: int(v) for k, v in re.findall(r"^\s+(\w+): (\d+)$", block, re.MULTILINE)}
+
+
+def outputs(clone: Clone) -> dict[str, bytes]:
+    dist = clone.root / "dist"
+    return {str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def writer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Clone, dict[str, int]]:
+    """Clone A, packaged from empty local caches against an empty BuildGrid, which it fills."""
+    base = tmp_path_factory.mktemp("remote")
+    with buildgrid_server(base / "buildgrid") as server:
+        clone = make_clone(base / "a")
+        written = counters(clone.pants(*remote_flags(server.address), "package", "::"))
+        reader = make_clone(base / "b-somewhere" / "else")
+        read = counters(reader.pants(*remote_flags(server.address), "package", "::"))
+    assert written["remote_cache_write_successes"] > 0, written
+    assert written["remote_cache_write_errors"] == 0, written
+    # Pants reports cache failures as warnings and exits 0: the counters are the evidence.
+    assert read["remote_cache_requests"] > 0, read
+    assert read["remote_cache_requests_cached"] == read["remote_cache_requests"], read
+    assert read["remote_cache_read_errors"] == 0, read
+    assert outputs(reader) == outputs(clone)
+    return clone, read
+
+
+def test_fresh_clone_gets_every_process_from_the_remote_cache(
+    writer: tuple[Clone, dict[str, int]]
+) -> None:
+    _, read = writer
+    # Pants may start a process locally while it waits for the cache (speculation), so
+    # local_execution_requests is not 0; what counts is that every lookup was a hit.
+    assert read["remote_cache_requests_uncached"] == 0
+
+
+def connected(port: int) -> bool:
+    """Whether a client holds an established TCP connection to 127.0.0.1:port."""
+    server = f"0100007F:{port:04X}"
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return any(fields[2] == server and fields[3] == "01" for fields in rows)
+
+
+@pytest.mark.parametrize("when", ["before the build", "during the build"])
+def test_build_succeeds_locally_when_the_cache_server_dies(
+    writer: tuple[Clone, dict[str, int]], tmp_path: Path, when: str
+) -> None:
+    reference, _ = writer
+    clone = make_clone(tmp_path)
+    results: list[subprocess.CompletedProcess] = []
+    with buildgrid_server(tmp_path / "buildgrid") as server:
+        if when == "before the build":
+            server.kill()
+            results.append(clone.pants(*remote_flags(server.address), "package", "::"))
+        else:
+            build = threading.Thread(
+                target=lambda: results.append(
+                    clone.pants(*remote_flags(server.address), "package", "::")
+                )
+            )
+            build.start()
+            # Kill it as a crash would, once Pants is talking to it.
+            while build.is_alive() and not connected(server.port):
+                time.sleep(0.05)
+            assert build.is_alive(), "the build finished before it reached the cache server"
+            server.kill()
+            build.join()
+        assert not server.alive()
+    (result,) = results
+    assert outputs(clone) == outputs(reference)
+    assert re.search(r"\[WARN\].*Failed to (read from|write to) remote cache", result.stderr), (
+        result.stderr
+    )

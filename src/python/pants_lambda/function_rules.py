@@ -114,7 +114,10 @@ async def _check_handler(
 
 
 def _check_layers(
-    field_set: LambdaFunctionFieldSet, runtime: str, architecture: str, layers: tuple[BuiltLambdaLayer, ...]
+    field_set: LambdaFunctionFieldSet,
+    runtime: str,
+    architecture: str,
+    layers: tuple[BuiltLambdaLayer, ...],
 ) -> None:
     alias = LambdaFunctionLayersField.alias
     for layer in layers:

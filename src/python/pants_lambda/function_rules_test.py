@@ -66,7 +66,9 @@ REPO = {
 }
 
 
-def zip_listing(rule_runner: RuleRunner, built: BuiltPackage) -> tuple[dict, dict[str, zipfile.ZipInfo], dict]:
+def zip_listing(
+    rule_runner: RuleRunner, built: BuiltPackage
+) -> tuple[dict, dict[str, zipfile.ZipInfo], dict]:
     contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [built.digest])}
     (zip_path,) = (path for path in contents if path.endswith(".zip"))
     (json_path,) = (path for path in contents if path.endswith(".json"))
@@ -78,7 +80,9 @@ def zip_listing(rule_runner: RuleRunner, built: BuiltPackage) -> tuple[dict, dic
 def package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
     target = rule_runner.get_target(address)
     field_set_type = (
-        LambdaFunctionFieldSet if LambdaFunctionFieldSet.is_applicable(target) else LambdaLayerFieldSet
+        LambdaFunctionFieldSet
+        if LambdaFunctionFieldSet.is_applicable(target)
+        else LambdaLayerFieldSet
     )
     return rule_runner.request(BuiltPackage, [field_set_type.create(target)])
 
@@ -86,7 +90,10 @@ def package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
 def test_function_ships_its_imports_minus_its_layers(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(REPO)
     built = package(rule_runner, Address("src/python/app", target_name="fn"))
-    assert [a.relpath for a in built.artifacts] == ["src.python.app/fn.zip", "src.python.app/fn.json"]
+    assert [a.relpath for a in built.artifacts] == [
+        "src.python.app/fn.zip",
+        "src.python.app/fn.json",
+    ]
     files, infos, metadata = zip_listing(rule_runner, built)
     # db.py comes from the layer; unused.py is never imported.
     assert sorted(files) == ["app/handler.py", "shared/text.py"]
@@ -113,8 +120,11 @@ def test_layer_layout(rule_runner: RuleRunner) -> None:
 
 def test_function_without_layers_ships_everything_it_imports(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(
-        {**REPO, "src/python/app/BUILD": 'python_sources(name="src")\n'
-         'lambda_function(name="fn", handler="app.handler:handler", runtime="python3.10")\n'}
+        {
+            **REPO,
+            "src/python/app/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="fn", handler="app.handler:handler", runtime="python3.10")\n',
+        }
     )
     built = package(rule_runner, Address("src/python/app", target_name="fn"))
     files, _, metadata = zip_listing(rule_runner, built)
@@ -131,13 +141,22 @@ def assert_package_error(rule_runner: RuleRunner, files: dict[str, str], *fragme
 
 
 def function_build(**fields: str) -> dict[str, str]:
-    args = {"handler": '"handler.py:handler"', "architecture": '"arm64"', "layers": '["layers/shared"]', **fields}
+    args = {
+        "handler": '"handler.py:handler"',
+        "architecture": '"arm64"',
+        "layers": '["layers/shared"]',
+        **fields,
+    }
     body = ", ".join(f"{k}={v}" for k, v in args.items())
-    return {"src/python/app/BUILD": f'python_sources(name="src")\nlambda_function(name="fn", {body})\n'}
+    return {
+        "src/python/app/BUILD": f'python_sources(name="src")\nlambda_function(name="fn", {body})\n'
+    }
 
 
 def test_missing_handler_file(rule_runner: RuleRunner) -> None:
-    assert_package_error(rule_runner, function_build(handler='"nope.py:handler"'), "nope.py", "src/python/app:fn")
+    assert_package_error(
+        rule_runner, function_build(handler='"nope.py:handler"'), "nope.py", "src/python/app:fn"
+    )
 
 
 def test_missing_handler_function(rule_runner: RuleRunner) -> None:
@@ -216,5 +235,7 @@ def test_layer_file_outside_its_folder(rule_runner: RuleRunner) -> None:
             "layers/shared/BUILD": 'lambda_layer(name="shared", dependencies=["data"])',
         }
     )
-    with pytest.raises(ExecutionError, match=r"outside the layer's folder `layers/shared`: \['data/a.txt'\]"):
+    with pytest.raises(
+        ExecutionError, match=r"outside the layer's folder `layers/shared`: \['data/a.txt'\]"
+    ):
         package(rule_runner, Address("layers/shared", target_name="shared"))

@@ -46,7 +46,10 @@ class ManifestError(InvalidFieldException):
 
 
 def _entry(
-    field_set: LambdaManifestFieldSet, distdir: DistDir, built: BuiltLambdaZip, keys: tuple[str, ...]
+    field_set: LambdaManifestFieldSet,
+    distdir: DistDir,
+    built: BuiltLambdaZip,
+    keys: tuple[str, ...],
 ) -> dict:
     # Pants keeps --distdir inside the repository, and output paths cannot leave it.
     in_repo = os.path.join(distdir.relpath, built.zip_path)
@@ -77,7 +80,9 @@ async def package_lambda_manifest(
 ) -> BuiltPackage:
     alias = LambdaManifestFunctionsField.alias
     raw = field_set.functions.value or ()
-    addresses = await Get(Addresses, UnparsedAddressInputs, field_set.functions.to_unparsed_address_inputs())
+    addresses = await Get(
+        Addresses, UnparsedAddressInputs, field_set.functions.to_unparsed_address_inputs()
+    )
     if len(set(addresses)) != len(raw):
         listed = [str(a) for a in addresses]
         twice = sorted({a for a in listed if listed.count(a) > 1}) or listed
@@ -121,7 +126,11 @@ async def package_lambda_manifest(
     manifest_digest = await Get(
         Digest,
         CreateDigest(
-            [FileContent(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())]
+            [
+                FileContent(
+                    manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+                )
+            ]
         ),
     )
     # The manifest ships with every ZIP it lists, so packaging it alone never leaves Terraform

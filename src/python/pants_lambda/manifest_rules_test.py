@@ -95,9 +95,11 @@ def test_bad_manifests(rule_runner: RuleRunner, build: str, message: str) -> Non
 
 def test_two_functions_with_one_name(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(
-        {"src/python/other/BUILD": 'python_sources(name="src")\n'
-         'lambda_function(name="fn", handler="h.py:handler")',
-         "src/python/other/h.py": "def handler(event, context):\n    return 1\n"}
+        {
+            "src/python/other/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="fn", handler="h.py:handler")',
+            "src/python/other/h.py": "def handler(event, context):\n    return 1\n",
+        }
     )
     with pytest.raises(ExecutionError) as error:
         package_manifest(
@@ -111,12 +113,16 @@ def test_two_functions_with_one_name(rule_runner: RuleRunner) -> None:
 
 def test_artifact_outside_the_repository(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(
-        {"src/python/other/BUILD": 'python_sources(name="src")\n'
-         'lambda_function(name="out", handler="h.py:handler", output_path="../../elsewhere/out.zip")',
-         "src/python/other/h.py": "def handler(event, context):\n    return 1\n"}
+        {
+            "src/python/other/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="out", handler="h.py:handler", output_path="../../elsewhere/out.zip")',
+            "src/python/other/h.py": "def handler(event, context):\n    return 1\n",
+        }
     )
     with pytest.raises(ExecutionError) as error:
-        package_manifest(rule_runner, 'lambda_manifest(name="manifest", functions=["src/python/other:out"])')
+        package_manifest(
+            rule_runner, 'lambda_manifest(name="manifest", functions=["src/python/other:out"])'
+        )
     assert (
         "The `output_path` field of src/python/other:out is '../../elsewhere/out.zip', which "
         "leaves `--distdir`"

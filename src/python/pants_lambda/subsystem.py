@@ -18,7 +18,7 @@ class LambdaSubsystem(Subsystem):
         help=softwrap(
             f"""
             The Lambda runtime of targets that do not set `runtime` (or, for layers,
-            `compatible_runtimes`). One of: {', '.join(RUNTIMES)}.
+            `compatible_runtimes`). One of: {", ".join(RUNTIMES)}.
             """
         ),
     )
@@ -27,7 +27,7 @@ class LambdaSubsystem(Subsystem):
         help=softwrap(
             f"""
             The Lambda instruction set architecture of targets that do not set `architecture`.
-            One of: {', '.join(ARCHITECTURES)}.
+            One of: {", ".join(ARCHITECTURES)}.
             """
         ),
     )

@@ -53,7 +53,7 @@ class LambdaFunctionHandlerField(PythonFaaSHandlerField):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}, which is not a handler. "
                 "Write `file.py:function` (a file beside the BUILD file) or "
-                "`package.module:function`, e.g. `handler=\"handler.py:handler\"`."
+                '`package.module:function`, e.g. `handler="handler.py:handler"`.'
             )
         return value
 
@@ -63,7 +63,7 @@ class LambdaRuntimeField(StringField):
     valid_choices = tuple(RUNTIMES)
     help = help_text(
         f"""
-        The Lambda runtime, one of {', '.join(RUNTIMES)}; defaults to `[lambda].runtime`.
+        The Lambda runtime, one of {", ".join(RUNTIMES)}; defaults to `[lambda].runtime`.
 
         Third-party wheels are chosen for this Python version and the runtime's Amazon Linux
         (glibc 2.26 for Amazon Linux 2, 2.34 for Amazon Linux 2023). Example: `runtime="python3.12"`.
@@ -76,7 +76,7 @@ class LambdaArchitectureField(StringField):
     valid_choices = tuple(ARCHITECTURES)
     help = help_text(
         f"""
-        The instruction set the code runs on, one of {', '.join(ARCHITECTURES)}; defaults to
+        The instruction set the code runs on, one of {", ".join(ARCHITECTURES)}; defaults to
         `[lambda].architecture`. Example: `architecture="arm64"`.
         """
     )
@@ -136,7 +136,7 @@ class _InRepoOutputPathField(OutputPathField):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} is {value!r}, which leaves `--distdir` "
                 "(and so the repository the manifests point Terraform into). Use a relative path "
-                "without `..`, e.g. `output_path=\"lambdas/name.zip\"`."
+                'without `..`, e.g. `output_path="lambdas/name.zip"`.'
             )
         return value
 
@@ -199,7 +199,7 @@ class LambdaCompatibleRuntimesField(StringSequenceField):
     alias = "compatible_runtimes"
     help = help_text(
         f"""
-        Several runtimes this layer serves, each one of {', '.join(RUNTIMES)}. Use instead of
+        Several runtimes this layer serves, each one of {", ".join(RUNTIMES)}. Use instead of
         `runtime`; a layer whose third-party files differ between the runtimes (compiled
         extensions) must be split into one layer per runtime.
 

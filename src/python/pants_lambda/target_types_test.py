@@ -21,8 +21,18 @@ def test_handler_accepts_files_and_modules(handler: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "handler", ["handler.py", "handler.py:", ":func", "a.b", "pkg-x.mod:f", "/abs.py:f", "../up.py:f",
-                "handler.py:1func", "handler.py:a.b"]
+    "handler",
+    [
+        "handler.py",
+        "handler.py:",
+        ":func",
+        "a.b",
+        "pkg-x.mod:f",
+        "/abs.py:f",
+        "../up.py:f",
+        "handler.py:1func",
+        "handler.py:a.b",
+    ],
 )
 def test_handler_rejects_malformed_values(handler: str) -> None:
     with pytest.raises(Exception, match=r"`handler` field of src:fn .*file.py:function"):

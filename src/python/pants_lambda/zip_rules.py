@@ -129,7 +129,9 @@ async def build_lambda_zip(
         ),
     )
     artifact_digest, listing = await MultiGet(
-        Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path, metadata_path]))),
+        Get(
+            Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path, metadata_path]))
+        ),
         Get(
             DigestContents,
             DigestSubset(result.output_digest, PathGlobs([metadata_path, _ENTRIES])),

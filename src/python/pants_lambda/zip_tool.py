@@ -51,9 +51,7 @@ def _dist_files(root: str, drop_dists: set[str]) -> set[str]:
                 if row:
                     dropped.add(os.path.normpath(row[0]))
         for dirpath, _, filenames in os.walk(os.path.join(root, entry)):
-            dropped.update(
-                os.path.relpath(os.path.join(dirpath, name), root) for name in filenames
-            )
+            dropped.update(os.path.relpath(os.path.join(dirpath, name), root) for name in filenames)
     return dropped
 
 
@@ -69,7 +67,9 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
         prefix = source.get("prefix", "")
         exclude = set(source.get("exclude", ()))
         drop_top_dirs = set(source.get("drop_top_dirs", ()))
-        dropped = _dist_files(root, set(source.get("drop_dists", ()))) if os.path.isdir(root) else set()
+        dropped = (
+            _dist_files(root, set(source.get("drop_dists", ()))) if os.path.isdir(root) else set()
+        )
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for name in sorted(filenames):

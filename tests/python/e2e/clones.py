@@ -22,10 +22,16 @@ def source_repo() -> Path:
 def copy_repo(dest: Path) -> Path:
     """Copies the files git knows (tracked, or new and not ignored), as a fresh clone would hold."""
     repo = source_repo()
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=repo, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for relpath in filter(None, listed):
         source = repo / relpath
         if not source.is_file():
@@ -41,8 +47,13 @@ class Clone:
     root: Path
     caches: Path
 
-    def pants(self, *args: str, umask: int = 0o022, extra_env: dict[str, str] | None = None,
-              check: bool = True) -> subprocess.CompletedProcess:
+    def pants(
+        self,
+        *args: str,
+        umask: int = 0o022,
+        extra_env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:
         """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store)."""
         env = {
             key: os.environ[key]
@@ -52,14 +63,21 @@ class Clone:
         env.update(extra_env or {})
         cmd = [
             # No pantsd, and no ~/.pants.rc: only the repository's pants.toml and `args` count.
-            "./pants", "--no-pantsd", "--no-dynamic-ui", "--no-pantsrc",
+            "./pants",
+            "--no-pantsd",
+            "--no-dynamic-ui",
+            "--no-pantsrc",
             f"--local-store-dir={self.caches}/lmdb_store",
             f"--named-caches-dir={self.caches}/named_caches",
             f"--pants-workdir={self.caches}/workdir",
             *args,
         ]
         result = subprocess.run(
-            cmd, cwd=self.root, env=env, capture_output=True, text=True,
+            cmd,
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
             preexec_fn=lambda: os.umask(umask),
         )
         if check and result.returncode != 0:

@@ -19,7 +19,10 @@ TEXT_USERS = {"audit", "sessions", "invoices", "reports"}
 def git(clone: Clone, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
-        cwd=clone.root, check=True, capture_output=True, text=True,
+        cwd=clone.root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -49,8 +52,10 @@ def edit(clone: Clone, relpath: str) -> None:
 
 def selected(clone: Clone) -> set[str]:
     listed = clone.pants(
-        "--changed-since=HEAD", "--changed-dependents=transitive",
-        "--filter-target-type=lambda_function,lambda_layer", "list",
+        "--changed-since=HEAD",
+        "--changed-dependents=transitive",
+        "--filter-target-type=lambda_function,lambda_layer",
+        "list",
     ).stdout
     return {line.rsplit(":", 1)[1] for line in listed.split()}
 
@@ -103,7 +108,9 @@ def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone) -> None:
 
 
 def locked_versions(lockfile: Path) -> dict[str, str]:
-    text = "\n".join(line for line in lockfile.read_text().splitlines() if not line.startswith("//"))
+    text = "\n".join(
+        line for line in lockfile.read_text().splitlines() if not line.startswith("//")
+    )
     (resolve,) = json.loads(text)["locked_resolves"]
     return {r["project_name"]: r["version"] for r in resolve["locked_requirements"]}
 
@@ -118,13 +125,22 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
     try:
         repo.pants("generate-lockfiles", "--resolve=lambda")
         new = locked_versions(lockfile)
-        changed = {project for project in old.keys() | new.keys() if old.get(project) != new.get(project)}
+        changed = {
+            project for project in old.keys() | new.keys() if old.get(project) != new.get(project)
+        }
         assert "pyyaml" in changed
         # Pants selects everything that depends on a requirement of the changed resolve,
         # including the functions whose layers do (`layers` counts as a dependency).
         assert selected(repo) == {
-            "deps", "deps-arm64", "audit", "profiles", "tokens", "payments", "reports",
-            "sessions", "invoices",
+            "deps",
+            "deps-arm64",
+            "audit",
+            "profiles",
+            "tokens",
+            "payments",
+            "reports",
+            "sessions",
+            "invoices",
         }
         repo.pants("package", "::")
         after = zips(repo)

@@ -19,8 +19,12 @@ def launcher_env(cache: Path, **extra: str) -> dict[str, str]:
 def start(cache: Path, *args: str, **extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [str(source_repo() / "pants"), "--no-pantsd", *args],
-        cwd=source_repo(), env=launcher_env(cache, **extra),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=source_repo(),
+        env=launcher_env(cache, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -61,8 +65,11 @@ def test_without_cpython_39_the_launcher_says_what_to_install(tmp_path: Path) ->
     if subprocess.run(["sh", "-c", "command -v python3.9"], env=env).returncode == 0:
         raise AssertionError("this test needs a PATH without python3.9; /usr/bin has one")
     result = subprocess.run(
-        [str(source_repo() / "pants"), "--version"], cwd=source_repo(), env=env,
-        capture_output=True, text=True,
+        [str(source_repo() / "pants"), "--version"],
+        cwd=source_repo(),
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "needs CPython 3.9, and none was found" in result.stderr
@@ -72,8 +79,11 @@ def test_without_cpython_39_the_launcher_says_what_to_install(tmp_path: Path) ->
     )
 
     wrong = subprocess.run(
-        [str(source_repo() / "pants"), "--version"], cwd=source_repo(),
-        env={**env, "PANTS_PYTHON": "/usr/bin/python3"}, capture_output=True, text=True,
+        [str(source_repo() / "pants"), "--version"],
+        cwd=source_repo(),
+        env={**env, "PANTS_PYTHON": "/usr/bin/python3"},
+        capture_output=True,
+        text=True,
     )
     assert wrong.returncode != 0
     assert "PANTS_PYTHON=/usr/bin/python3 is not a working CPython 3.9 interpreter" in wrong.stderr

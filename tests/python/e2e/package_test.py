@@ -101,16 +101,28 @@ def test_handlers_return_the_expected_values_under_the_lambda_layout(
             zipfile.ZipFile(described[f"layer:{layer}"]["zip"]).extractall(opt)
         event, expected = EXPECTED[function["handler"]]
         result = subprocess.run(
-            [python, "-I", "-S", "-c", RUNNER, str(task), str(opt), function["handler"],
-             json.dumps(event)],
-            capture_output=True, text=True, cwd=tmp_path,
+            [
+                python,
+                "-I",
+                "-S",
+                "-c",
+                RUNNER,
+                str(task),
+                str(opt),
+                function["handler"],
+                json.dumps(event),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, f"{key}: {result.stderr}"
         assert json.loads(result.stdout) == expected, key
         ran.add(function["runtime"])
     # Every runtime of the example whose interpreter is installed here really ran.
     wanted = {
-        f["runtime"] for f in functions.values()
+        f["runtime"]
+        for f in functions.values()
         if f["architectures"] == ["x86_64"] and interpreter_for(f["runtime"])
     }
     assert ran == wanted and len(ran) >= 3
@@ -122,14 +134,18 @@ def test_function_zips_hold_exactly_their_closure(packaged: Clone) -> None:
         names = zipfile.ZipFile(described[f"function:{name}"]["zip"]).namelist()
         first_party = [n for n in names if n.split("/")[0] in ("access", "billing", "shared")]
         assert first_party == expected, name
-        assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("bin/") for n in names)
+        assert not any(
+            "__pycache__" in n or n.endswith(".pyc") or n.startswith("bin/") for n in names
+        )
     # Functions whose layers provide every requirement ship no third-party code at all.
     for name in ("profiles", "sessions", "tokens", "invoices", "payments", "refunds"):
         assert described[f"function:{name}"]["file_count"] == len(FIRST_PARTY[name]), name
     # Without layers, the requirements are bundled, for the function's own runtime.
     reports = zipfile.ZipFile(described["function:reports"]["zip"]).namelist()
     assert "yaml/__init__.py" in reports
-    assert any(re.match(r"yaml/_yaml\.cpython-311-x86_64-linux-gnu\.so$", n) for n in reports), reports
+    assert any(re.match(r"yaml/_yaml\.cpython-311-x86_64-linux-gnu\.so$", n) for n in reports), (
+        reports
+    )
     audit = zipfile.ZipFile(described["function:audit"]["zip"]).namelist()
     assert {"requests/__init__.py", "urllib3/__init__.py", "certifi/__init__.py"} <= set(audit)
 
@@ -138,14 +154,20 @@ def test_arm64_layer_carries_an_aarch64_manylinux_extension(packaged: Clone) -> 
     layer = artifacts(packaged.root / "dist")["layer:deps-arm64"]
     assert layer["compatible_architectures"] == ["arm64"]
     zf = zipfile.ZipFile(layer["zip"])
-    (extension,) = [n for n in zf.namelist() if re.match(r"python/pydantic_core/_pydantic_core\..*\.so$", n)]
+    (extension,) = [
+        n for n in zf.namelist() if re.match(r"python/pydantic_core/_pydantic_core\..*\.so$", n)
+    ]
     assert extension.endswith(".cpython-313-aarch64-linux-gnu.so")
     elf = zf.read(extension)
     assert elf[:4] == b"\x7fELF"
     assert int.from_bytes(elf[18:20], "little") == 183  # EM_AARCH64
-    (wheel,) = [n for n in zf.namelist() if re.match(r"python/pydantic_core-[^/]+\.dist-info/WHEEL$", n)]
+    (wheel,) = [
+        n for n in zf.namelist() if re.match(r"python/pydantic_core-[^/]+\.dist-info/WHEEL$", n)
+    ]
     tags = re.findall(r"^Tag: (\S+)$", zf.read(wheel).decode(), re.MULTILINE)
-    glibcs = [tuple(map(int, m)) for t in tags for m in re.findall(r"manylinux_(\d+)_(\d+)_aarch64", t)]
+    glibcs = [
+        tuple(map(int, m)) for t in tags for m in re.findall(r"manylinux_(\d+)_(\d+)_aarch64", t)
+    ]
     assert glibcs and min(glibcs) <= (2, 34)  # Amazon Linux 2023's glibc.
 
 
@@ -175,7 +197,9 @@ def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
     clone.pants("package", "::", umask=0o077, extra_env={"PYTHONHASHSEED": "12345"})
 
     def contents(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
 
     first, second = contents(packaged.root / "dist"), contents(clone.root / "dist")
     assert sorted(first) == sorted(second)

@@ -119,10 +119,16 @@ def find_python313() -> Path:
     for candidate in _python313_candidates():
         try:
             probe = subprocess.run(
-                [candidate, "-I", "-c",
-                 "import sys, platform; print(platform.python_implementation(), "
-                 "'%d.%d' % sys.version_info[:2], sys.executable)"],
-                capture_output=True, text=True, timeout=60,
+                [
+                    candidate,
+                    "-I",
+                    "-c",
+                    "import sys, platform; print(platform.python_implementation(), "
+                    "'%d.%d' % sys.version_info[:2], sys.executable)",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
         except (OSError, subprocess.TimeoutExpired) as e:
             tried.append(f"{candidate}: {e}")
@@ -202,21 +208,43 @@ def install_buildgrid() -> Path:
         venv = staging / "venv"
         _run_logged([str(python313), "-I", "-m", "venv", str(venv)], log, "python3.13 -m venv")
         _run_logged(
-            [str(venv / "bin/python"), "-I", "-m", "pip", "install", "--no-input",
-             "--disable-pip-version-check", "--no-warn-script-location", "--no-compile",
-             *REQUIREMENTS],
-            log, "pip install",
+            [
+                str(venv / "bin/python"),
+                "-I",
+                "-m",
+                "pip",
+                "install",
+                "--no-input",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+                "--no-compile",
+                *REQUIREMENTS,
+            ],
+            log,
+            "pip install",
         )
         # Bytecode compiled here names the final folder, where tracebacks will find the sources.
         site_packages = "venv/lib/python3.13/site-packages"
         _run_logged(
-            [str(venv / "bin/python"), "-I", "-m", "compileall", "-q", "-j", "0",
-             "-d", str(install / site_packages), str(staging / site_packages)],
-            log, "compileall",
+            [
+                str(venv / "bin/python"),
+                "-I",
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "-d",
+                str(install / site_packages),
+                str(staging / site_packages),
+            ],
+            log,
+            "compileall",
         )
         _run_logged(
             [str(venv / "bin/python"), "-I", "-c", _BGD, "server", "--help"],
-            log, "bgd server --help",
+            log,
+            "bgd server --help",
         )
         # Written last: only a folder holding this file is ever reused.
         (staging / COMPLETE_MARKER).write_text(
@@ -306,8 +334,7 @@ def _accepts(port: int) -> bool:
 class BuildGridServer:
     """A running BuildGrid, started by `buildgrid_server`."""
 
-    def __init__(self, process: subprocess.Popen, port: int, workdir: Path,
-                 log_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen, port: int, workdir: Path, log_path: Path) -> None:
         self.process = process
         self.port = port
         self.workdir = workdir
@@ -356,8 +383,9 @@ class BuildGridServer:
             self.kill()
 
 
-def _start(python: Path, workdir: Path, attempt: int, storage_size: str,
-           timeout: float) -> Optional[BuildGridServer]:
+def _start(
+    python: Path, workdir: Path, attempt: int, storage_size: str, timeout: float
+) -> Optional[BuildGridServer]:
     """Starts one server; None if its port was taken meanwhile (the caller picks another)."""
     port = _free_port()
     config = workdir / f"buildgrid-{attempt}.yml"
@@ -367,9 +395,23 @@ def _start(python: Path, workdir: Path, attempt: int, storage_size: str,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PEX_"))}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(python), "-I", "-c", _BGD, "server", "start", "-v", "--pid-file", str(pid_file),
-             str(config)],
-            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(python),
+                "-I",
+                "-c",
+                _BGD,
+                "server",
+                "start",
+                "-v",
+                "--pid-file",
+                str(pid_file),
+                str(config),
+            ],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     server = BuildGridServer(process, port, workdir, log_path)
@@ -404,8 +446,9 @@ def _start(python: Path, workdir: Path, attempt: int, storage_size: str,
 
 
 @contextmanager
-def buildgrid_server(workdir: Path, *, storage_size: str = "2G",
-                     start_timeout: float = START_TIMEOUT_SECONDS) -> Iterator[BuildGridServer]:
+def buildgrid_server(
+    workdir: Path, *, storage_size: str = "2G", start_timeout: float = START_TIMEOUT_SECONDS
+) -> Iterator[BuildGridServer]:
     """Runs BuildGrid on 127.0.0.1 and a free port while the block runs; yields the server.
 
     `server.address` is "grpc://127.0.0.1:PORT" (instance name ""); `server.kill()` kills it

@@ -31,7 +31,9 @@ def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 def outputs(clone: Clone) -> dict[str, bytes]:
     dist = clone.root / "dist"
-    return {str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def writer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Clone, dict[str, i
 
 
 def test_fresh_clone_gets_every_process_from_the_remote_cache(
-    writer: tuple[Clone, dict[str, int]]
+    writer: tuple[Clone, dict[str, int]],
 ) -> None:
     _, read = writer
     # Pants may start a process locally while it waits for the cache (speculation), so

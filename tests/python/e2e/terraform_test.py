@@ -44,13 +44,24 @@ class Workspace:
         variables = []
         if command in ("plan", "apply"):
             variables = [
-                "-var", f"manifest_path={self.clone.root}/dist/infrastructure.{self.module}/manifest.json",
-                "-var", f"artifacts_root={self.clone.root}/infrastructure/{self.module}",
+                "-var",
+                f"manifest_path={self.clone.root}/dist/infrastructure.{self.module}/manifest.json",
+                "-var",
+                f"artifacts_root={self.clone.root}/infrastructure/{self.module}",
             ]
         result = subprocess.run(
-            [str(terraform()), command, "-no-color", *(["-input=false"] if command in ("init", "plan", "apply") else []),
-             *variables, *rest],
-            cwd=self.workdir, env=env, capture_output=True, text=True,
+            [
+                str(terraform()),
+                command,
+                "-no-color",
+                *(["-input=false"] if command in ("init", "plan", "apply") else []),
+                *variables,
+                *rest,
+            ],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"terraform {' '.join(args)}: {result.stdout}\n{result.stderr}")
@@ -97,8 +108,18 @@ def test_reference_terraform_is_formatted() -> None:
     root = Path(os.environ["PANTS_LAMBDA_REPO"])
     for folder in ("infrastructure", "tests/terraform"):
         result = subprocess.run(
-            [str(terraform()), "fmt", "-no-color", "-check", "-recursive", "-diff", str(root / folder)],
-            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"},
+            [
+                str(terraform()),
+                "fmt",
+                "-no-color",
+                "-check",
+                "-recursive",
+                "-diff",
+                str(root / folder),
+            ],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"},
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -107,8 +128,12 @@ def test_manifest_filenames_hash_like_terraform(workspaces: dict[str, Workspace]
     for space in workspaces.values():
         outputs = json.loads(space.run("output", "-json").stdout)["filebase64sha256"]["value"]
         manifest = space.manifest
-        expected = {f"function/{k}": v["source_code_hash"] for k, v in manifest["functions"].items()}
-        expected.update({f"layer/{k}": v["source_code_hash"] for k, v in manifest["layers"].items()})
+        expected = {
+            f"function/{k}": v["source_code_hash"] for k, v in manifest["functions"].items()
+        }
+        expected.update(
+            {f"layer/{k}": v["source_code_hash"] for k, v in manifest["layers"].items()}
+        )
         assert outputs == expected
         assert all(not v["filename"].startswith("/") for v in manifest["functions"].values())
 

@@ -75,9 +75,13 @@ def interpreter_for(runtime: str) -> str | None:
 
 
 def artifacts(dist: Path) -> dict[str, dict]:
-    """Every artifact's JSON description, keyed by `<kind>:<name>`, with its ZIP path added."""
+    """Every ZIP's JSON description, keyed by `<kind>:<name>`, with its ZIP path added.
+
+    Module manifests are JSON files too, but with no ZIP beside them: they are not artifacts."""
     described = {}
     for json_path in sorted(dist.glob("*/*.json")):
+        if not json_path.with_suffix(".zip").is_file():
+            continue
         metadata = json.loads(json_path.read_text())
         metadata["zip"] = json_path.with_suffix(".zip")
         described[f"{metadata['kind']}:{metadata['name']}"] = metadata

@@ -43,6 +43,11 @@ def rule_runner() -> RuleRunner:
             ResourcesGeneratorTarget,
         ],
     )
+    set_options(runner)
+    return runner
+
+
+def set_options(runner: RuleRunner, runtime: str = "python3.12") -> None:
     runner.set_options(
         [
             "--source-root-patterns=['src/python']",
@@ -50,8 +55,7 @@ def rule_runner() -> RuleRunner:
             "--python-resolves={'lambda': '3rdparty/lambda.lock'}",
             "--python-default-resolve=lambda",
             "--python-infer-use-rust-parser",
-            "--lambda-runtime=python3.12",
+            f"--lambda-runtime={runtime}",
         ],
         env_inherit={"PATH", "PYENV_ROOT", "HOME"},
     )
-    return runner

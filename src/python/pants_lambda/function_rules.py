@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import os
 from dataclasses import dataclass
 
 from pants.backend.python.subsystems.setup import PythonSetup
@@ -15,7 +16,7 @@ from pants.backend.python.util_rules.faas import (
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address, UnparsedAddressInputs
-from pants.engine.fs import DigestContents, DigestSubset, PathGlobs
+from pants.engine.fs import DigestContents, DigestSubset, Paths, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, Targets
 from pants.engine.unions import UnionRule
@@ -86,6 +87,21 @@ def _defines(source: bytes, name: str) -> bool:
             if any((alias.asname or alias.name) == name for alias in node.names):
                 return True
     return False
+
+
+async def _check_handler_file(field: LambdaFunctionHandlerField) -> None:
+    """A `file.py:func` handler names a file beside the BUILD file: say so if it is missing."""
+    path, _, _ = field.value.rpartition(":")
+    if not path.endswith(".py"):
+        return
+    full_path = os.path.join(field.address.spec_path, path)
+    paths = await Get(Paths, PathGlobs([full_path]))
+    if not paths.files:
+        raise InvalidFieldException(
+            f"The `{field.alias}` field of {field.address} is {field.value!r}, but {full_path} "
+            "does not exist. Give a file relative to the BUILD file's folder, e.g. "
+            '`handler="handler.py:handler"`, or a module, e.g. `handler="pkg.module:handler"`.'
+        )
 
 
 async def _check_handler(
@@ -187,6 +203,7 @@ async def build_lambda_function(
     architecture = subsystem.architecture_or_default(field_set.architecture.value)
     resolve = field_set.resolve.normalized_value(python_setup)
 
+    await _check_handler_file(field_set.handler)
     layer_targets, closure, handler, locked = await MultiGet(
         Get(Targets, UnparsedAddressInputs, field_set.layers.to_unparsed_address_inputs()),
         Get(LambdaClosure, LambdaClosureRequest(address)),
@@ -234,18 +251,21 @@ async def build_lambda_function(
     built = await Get(
         BuiltLambdaZip,
         BuildLambdaZipRequest(
+            address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=(
                 ZipSource(
                     closure.python_files.digest,
+                    label="its first-party Python sources and resources",
                     exclude=tuple(sorted(layer_files & set(closure.python_files.files))),
                 ),
                 ZipSource(
                     installed.digest,
+                    label="its third-party requirements",
                     drop_dists=tuple(sorted(set(installed.dists) & set(provided))),
                     drop_top_dirs=("bin",),
                 ),
-                ZipSource(closure.files.digest),
+                ZipSource(closure.files.digest, label="its `file` targets"),
             ),
             metadata=FrozenDict(
                 {

@@ -18,6 +18,7 @@ from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
+from pants_lambda.conftest import set_options
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 
@@ -155,7 +156,10 @@ def function_build(**fields: str) -> dict[str, str]:
 
 def test_missing_handler_file(rule_runner: RuleRunner) -> None:
     assert_package_error(
-        rule_runner, function_build(handler='"nope.py:handler"'), "nope.py", "src/python/app:fn"
+        rule_runner,
+        function_build(handler='"nope.py:handler"'),
+        "The `handler` field of src/python/app:fn is 'nope.py:handler', but "
+        "src/python/app/nope.py does not exist. Give a file relative to the BUILD file's folder",
     )
 
 
@@ -239,3 +243,27 @@ def test_layer_file_outside_its_folder(rule_runner: RuleRunner) -> None:
         ExecutionError, match=r"outside the layer's folder `layers/shared`: \['data/a.txt'\]"
     ):
         package(rule_runner, Address("layers/shared", target_name="shared"))
+
+
+def test_two_inputs_shipping_one_path(rule_runner: RuleRunner) -> None:
+    # A `file` keeps its repository path, a Python source loses its source root: both are
+    # app/handler.py in the ZIP, and Lambda could only keep one of them.
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(dependencies='["app:copy"]'),
+            "app/BUILD": 'files(name="copy", sources=["handler.py"])',
+            "app/handler.py": "# a copy\n",
+        },
+        "src/python/app:fn cannot be packaged: two inputs ship 'app/handler.py': its first-party "
+        "Python sources and resources and its `file` targets. Lambda would keep only one of them",
+    )
+
+
+def test_bad_lambda_option_names_the_option(rule_runner: RuleRunner) -> None:
+    set_options(rule_runner, runtime="python2.7")
+    assert_package_error(
+        rule_runner,
+        function_build(),
+        "The option `[lambda].runtime` is 'python2.7'; set it to one of python3.10,",
+    )

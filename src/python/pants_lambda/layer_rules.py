@@ -117,19 +117,32 @@ async def build_lambda_layer(
         raise InvalidFieldException(
             f"The `{LambdaCompatibleRuntimesField.alias}` field of {address} lists "
             f"{', '.join(runtimes)}, but its third-party files differ between those runtimes "
-            "(compiled extensions are built per Python version). Make one `lambda_layer` per "
-            "runtime."
+            "(compiled extensions are built per Python version, and some dependencies apply to "
+            "some Python versions only). Make one `lambda_layer` per runtime, each with "
+            '`runtime="..."`.'
         )
     installed = installs[0]
 
     built = await Get(
         BuiltLambdaZip,
         BuildLambdaZipRequest(
+            address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=(
-                ZipSource(closure.python_files.digest, prefix=PYTHON_PREFIX),
-                ZipSource(installed.digest, prefix=PYTHON_PREFIX, drop_top_dirs=("bin",)),
-                ZipSource(closure.files.digest, subdir=address.spec_path),
+                ZipSource(
+                    closure.python_files.digest,
+                    label="its first-party Python sources and resources",
+                    prefix=PYTHON_PREFIX,
+                ),
+                ZipSource(
+                    installed.digest,
+                    label="its third-party requirements",
+                    prefix=PYTHON_PREFIX,
+                    drop_top_dirs=("bin",),
+                ),
+                ZipSource(
+                    closure.files.digest, label="its `file` targets", subdir=address.spec_path
+                ),
             ),
             metadata=FrozenDict(
                 {

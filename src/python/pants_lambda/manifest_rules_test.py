@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from textwrap import dedent
 
@@ -13,6 +14,10 @@ from pants.testutil.rule_runner import RuleRunner
 
 from pants_lambda.function_rules_test import REPO
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
+
+# The manifest's bytes for the inputs below (it embeds the golden ZIP hashes of
+# function_rules_test.py). Update it only with a deliberate change to the manifest format.
+GOLDEN_MANIFEST_SHA256 = "7dda9fd8bb4877ea7b345699babb05690fdb6549021cac2502d09ef32c5c8a1f"
 
 FUNCTIONS = {
     "src/python/jobs/BUILD": dedent(
@@ -50,6 +55,7 @@ def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> N
     text = contents["infrastructure.app/manifest.json"].decode()
     manifest = json.loads(text)
     assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    assert hashlib.sha256(text.encode()).hexdigest() == GOLDEN_MANIFEST_SHA256
     assert manifest["module"] == "app"
     assert sorted(manifest["functions"]) == ["fn", "nightly"]
     fn = manifest["functions"]["fn"]
@@ -84,6 +90,11 @@ def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> N
         (
             'lambda_manifest(name="manifest", functions=["layers/shared"])',
             "lists layers/shared:shared (a `lambda_layer`); it takes `lambda_function` targets only",
+        ),
+        (
+            'lambda_manifest(name="manifest", functions=["src/python/app:missing"])',
+            "The address src/python/app:missing from the `functions` from the target "
+            "infrastructure/app:manifest does not exist",
         ),
     ],
 )
@@ -127,3 +138,38 @@ def test_artifact_outside_the_repository(rule_runner: RuleRunner) -> None:
         "The `output_path` field of src/python/other:out is '../../elsewhere/out.zip', which "
         "leaves `--distdir`"
     ) in str(error.value)
+
+
+def test_module_name_and_output_path(rule_runner: RuleRunner) -> None:
+    contents = package_manifest(
+        rule_runner,
+        'lambda_manifest(name="manifest", module="payments", output_path="tf/payments.json",\n'
+        '                functions=["src/python/jobs:nightly"])',
+    )
+    manifest = json.loads(contents["tf/payments.json"])
+    assert manifest["module"] == "payments"
+    assert manifest["layers"] == {}
+    # Relative to infrastructure/app, where Terraform runs: ../../ is the repository root.
+    assert manifest["functions"]["nightly"]["filename"] == "../../dist/src.python.jobs/nightly.zip"
+
+
+def test_two_layers_with_one_name(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "layers/other/BUILD": 'lambda_layer(name="shared", runtime="python3.12", '
+            'architecture="arm64", dependencies=["src/python/shared/text.py"])',
+            "src/python/other/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="other", handler="h.py:handler", architecture="arm64", '
+            'layers=["layers/other:shared"])',
+            "src/python/other/h.py": "def handler(event, context):\n    return 1\n",
+        }
+    )
+    with pytest.raises(ExecutionError) as error:
+        package_manifest(
+            rule_runner,
+            'lambda_manifest(name="manifest", functions=["src/python/app:fn", '
+            '"src/python/other"])',
+        )
+    message = str(error.value)
+    assert "brings in two layers named 'shared'" in message
+    assert "layers/other:shared" in message and "layers/shared:shared" in message

@@ -20,7 +20,6 @@ from pants.backend.python.util_rules import pex, pex_venv
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexRequest
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
-from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.backend.python.util_rules.pex_requirements import (
     LoadedLockfile,
     LoadedLockfileRequest,
@@ -44,7 +43,7 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import ProcessExecutionFailure, ProcessResult
+from pants.engine.process import ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
@@ -53,15 +52,12 @@ from pants_lambda.platforms import RUNTIMES, complete_platform_json
 _PLATFORM_FILE = "__lambda_platform.json"
 _SITE_PACKAGES = "site-packages"
 _REQUIREMENTS_PEX = "lambda-requirements.pex"
+_LOCKED_SUBSET = "__lambda_locked_requirements.txt"
 
 # The Python versions whose wheels pex puts into a universal lockfile. Pex 2.1.137 stops at 3.12,
 # so its lockfiles carry no cp313/cp314 wheels; newer runtimes resolve from the index instead, with
 # every version pinned to the lockfile's.
 LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTHON_VERSIONS)
-
-
-class LambdaResolveInterpreterError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -119,43 +115,19 @@ def dists_in(paths: tuple[str, ...]) -> FrozenDict[str, str]:
     return FrozenDict(sorted(dists.items()))
 
 
-# Pex 2.1.137 checks each locked artifact's Requires-Python against the interpreter running pex
-# rather than the target platform (pex-tool/pex#2395, fixed in pex 2.3.1). Pants runs pex on its
-# own CPython 3.9, so any locked wheel requiring Python >= 3.10 would fail to download. Pex
-# 2.1.137 itself runs on CPython 3.11 at most, and so does `generate-lockfiles` for the resolve.
-_PEX_RUNS_ON = ((3, 10), (3, 11))
-
-
-async def _interpreter_to_run_pex(request: InstallLambdaRequirementsRequest) -> PythonExecutable:
-    """The newest CPython that can run pex, up to the runtime's version: as close to the runtime
-    as pex allows, so that the Requires-Python check passes for what the runtime can install."""
-    runtime_version = RUNTIMES[request.runtime].python_version
-    newest = max(_PEX_RUNS_ON)
-    candidates = sorted({min(runtime_version, newest), min(_PEX_RUNS_ON)}, reverse=True)
-    constraints = [f"CPython>={v[0]}.{v[1]},<{newest[0]}.{newest[1] + 1}" for v in candidates]
-    for constraint in constraints:
-        try:
-            return await Get(PythonExecutable, InterpreterConstraints([constraint]))
-        except ProcessExecutionFailure:
-            continue
-    raise LambdaResolveInterpreterError(
-        f"Building the third-party requirements of {request.description_of_origin} for "
-        f"{request.runtime} from the `{request.resolve}` lockfile needs a local CPython "
-        f"{' or '.join(f'{v[0]}.{v[1]}' for v in candidates)} to run pex, and none was found "
-        "(pex 2.1.137 checks Requires-Python against the interpreter it runs on: "
-        "pex-tool/pex#2395). Install one, e.g. `pyenv install "
-        f"{candidates[0][0]}.{candidates[0][1]}`, where `[python-bootstrap].search_path` finds it."
-    )
-
-
-async def _resolve_from_lockfile(
+async def _export_locked_subset(
     request: InstallLambdaRequirementsRequest,
     complete_platforms: CompletePlatforms,
-    description: str,
     python_setup: PythonSetup,
-) -> Pex:
-    """Subsets the resolve's lockfile for the Lambda platform, as Pants' own PexRequest would,
-    but with pex running on the interpreter `_interpreter_to_run_pex` picks."""
+) -> Digest:
+    """What the lockfile pins for these requirements on this platform, as a requirements file
+    with every artifact's `--hash`.
+
+    Pants would hand pex the lockfile itself (`pex --lock`), but pex 2.1.137 then checks each
+    locked artifact's Requires-Python against the interpreter running pex, Pants' own CPython 3.9,
+    instead of the target platform (pex-tool/pex#2395, fixed in pex 2.3.1): every wheel requiring
+    Python >= 3.10 fails to download. pip, given the target platform, checks the right version.
+    """
     lockfile = await Get(Lockfile, Resolve(request.resolve, use_entire_lockfile=False))
     loaded, config = await MultiGet(
         Get(LoadedLockfile, LoadedLockfileRequest(lockfile)),
@@ -176,34 +148,31 @@ async def _resolve_from_lockfile(
             python_setup=python_setup,
             resolve_config=config,
         )
-    python = await _interpreter_to_run_pex(request)
     input_digest = await Get(
         Digest, MergeDigests([complete_platforms.digest, loaded.lockfile_digest])
     )
     result = await Get(
         ProcessResult,
         PexCliProcess(
-            subcommand=(),
+            subcommand=("lock", "export-subset"),
             extra_args=(
-                "--output-file",
-                _REQUIREMENTS_PEX,
-                "--no-emit-warnings",
-                "--layout",
-                PexLayout.PACKED.value,
-                *complete_platforms.generate_pex_arg_list(),
-                *request.requirements,
                 "--lock",
                 loaded.lockfile_path,
-                *config.pex_args(),
+                "--format",
+                "pip",
+                "--output",
+                _LOCKED_SUBSET,
+                *complete_platforms.generate_pex_arg_list(),
+                *(("--manylinux", config.manylinux) if config.manylinux else ("--no-manylinux",)),
+                *(f"--path-mapping={mapping}" for mapping in config.path_mappings),
+                *request.requirements,
             ),
             additional_input_digest=input_digest,
-            extra_env={"PEX_PYTHON": python.path},
-            description=description,
-            output_directories=(_REQUIREMENTS_PEX,),
-            concurrency_available=len(request.requirements),
+            description=f"Pin {len(request.requirements)} requirements from {lockfile.url}",
+            output_files=(_LOCKED_SUBSET,),
         ),
     )
-    return Pex(digest=result.output_digest, name=_REQUIREMENTS_PEX, python=None)
+    return result.output_digest
 
 
 @rule(desc="Install Lambda requirements")
@@ -226,26 +195,32 @@ async def install_lambda_requirements(
     platform_name = f"{request.runtime} {request.architecture}"
     description = f"Resolve {len(request.requirements)} requirements for {platform_name}"
     if RUNTIMES[request.runtime].python_version in LOCKFILE_PYTHON_VERSIONS:
-        requirements_pex = await _resolve_from_lockfile(
-            request, complete_platforms, description, python_setup
-        )
+        # Exactly the locked artifacts, hash-checked; no resolving of our own.
+        pinned = await _export_locked_subset(request, complete_platforms, python_setup)
+        requirements = PexRequirements(description_of_origin=request.description_of_origin)
+        extra_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")
     else:
         locked = await Get(LockedVersions, LockedVersionsRequest(request.resolve))
-        requirements_pex = await Get(
-            Pex,
-            PexRequest(
-                output_filename=_REQUIREMENTS_PEX,
-                internal_only=False,
-                layout=PexLayout.PACKED,
-                requirements=PexRequirements(
-                    request.requirements,
-                    constraints_strings=(f"{p}=={v}" for p, v in locked.versions.items()),
-                    description_of_origin=request.description_of_origin,
-                ),
-                complete_platforms=complete_platforms,
-                description=description,
-            ),
+        pinned = EMPTY_DIGEST
+        requirements = PexRequirements(
+            request.requirements,
+            constraints_strings=(f"{p}=={v}" for p, v in locked.versions.items()),
+            description_of_origin=request.description_of_origin,
         )
+        extra_args = ()
+    requirements_pex = await Get(
+        Pex,
+        PexRequest(
+            output_filename=_REQUIREMENTS_PEX,
+            internal_only=False,
+            layout=PexLayout.PACKED,
+            requirements=requirements,
+            complete_platforms=complete_platforms,
+            additional_inputs=pinned,
+            additional_args=extra_args,
+            description=description,
+        ),
+    )
     venv = await Get(
         PexVenv,
         PexVenvRequest(

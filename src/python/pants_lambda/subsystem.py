@@ -19,6 +19,7 @@ class LambdaSubsystem(Subsystem):
             f"""
             The Lambda runtime of targets that do not set `runtime` (or, for layers,
             `compatible_runtimes`). One of: {", ".join(RUNTIMES)}.
+            Example: `runtime = "python3.12"`.
             """
         ),
     )
@@ -27,7 +28,7 @@ class LambdaSubsystem(Subsystem):
         help=softwrap(
             f"""
             The Lambda instruction set architecture of targets that do not set `architecture`.
-            One of: {", ".join(ARCHITECTURES)}.
+            One of: {", ".join(ARCHITECTURES)}. Example: `architecture = "arm64"`.
             """
         ),
     )

@@ -87,7 +87,9 @@ class LambdaFunctionDependenciesField(PythonFaaSDependencies):
         """
         Addresses this function needs beyond what its handler imports. The handler's module and
         everything it imports are inferred; list only what inference cannot see, such as a
-        `resource` read at run time.
+        `resource` read at run time or a module imported by name.
+
+        Example: `dependencies=["src/python/access/profiles/templates:emails"]`.
         """
     )
 
@@ -218,13 +220,21 @@ class LambdaCompatibleRuntimesField(StringSequenceField):
         if unknown or not value:
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} must list runtimes from "
-                f"{', '.join(RUNTIMES)}, but has {list(value)}."
+                f"{', '.join(RUNTIMES)}, but has {list(value)}. Example: "
+                '`compatible_runtimes=["python3.12", "python3.13"]`.'
             )
         return tuple(sorted(set(value), key=list(RUNTIMES).index))
 
 
 class LambdaLayerOutputPathField(_InRepoOutputPathField):
-    help = LambdaFunctionOutputPathField.help
+    help = help_text(
+        """
+        Where the ZIP goes, relative to `--distdir`; a JSON file with its hashes is written
+        beside it with the same name and `.json` in place of `.zip`.
+
+        Defaults to `<BUILD folder with dots>/<target name>.zip`, e.g. `layers.deps/deps.zip`.
+        """
+    )
 
 
 class LambdaLayerTarget(Target):

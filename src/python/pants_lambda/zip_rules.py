@@ -17,8 +17,10 @@ from pants.engine.fs import (
     MergeDigests,
     PathGlobs,
 )
-from pants.engine.process import ProcessResult, Process
+from pants.engine.addresses import Address
+from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidTargetException
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
@@ -36,6 +38,7 @@ class ZipSource:
     """Files to put in a ZIP: the tree of `digest` below `subdir`, each path behind `prefix`."""
 
     digest: Digest
+    label: str  # What these files are, for error messages, e.g. "its first-party sources".
     prefix: str = ""
     subdir: str = ""
     exclude: tuple[str, ...] = ()
@@ -45,6 +48,7 @@ class ZipSource:
 
 @dataclass(frozen=True)
 class BuildLambdaZipRequest:
+    address: Address  # The target the ZIP is built for.
     zip_path: str
     sources: tuple[ZipSource, ...]
     metadata: FrozenDict[str, object]
@@ -94,6 +98,7 @@ async def build_lambda_zip(
         "sources": [
             {
                 "dir": "/".join(p for p in (f"__in/{i}", source.subdir) if p),
+                "label": source.label,
                 "prefix": source.prefix,
                 "exclude": sorted(source.exclude),
                 "drop_dists": sorted(source.drop_dists),
@@ -119,15 +124,20 @@ async def build_lambda_zip(
     )
     input_digest = await Get(Digest, MergeDigests(inputs))
     result = await Get(
-        ProcessResult,
+        FallibleProcessResult,
         Process(
             argv=(python.path, _TOOL, _SPEC),
             input_digest=input_digest,
             output_files=(request.zip_path, metadata_path, _ENTRIES),
+            append_only_caches=python.APPEND_ONLY_CACHES,
             description=request.description,
             level=LogLevel.DEBUG,
         ),
     )
+    if result.exit_code != 0:
+        raise InvalidTargetException(
+            f"{request.address} cannot be packaged: {result.stderr.decode().strip()}"
+        )
     artifact_digest, listing = await MultiGet(
         Get(
             Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path, metadata_path]))

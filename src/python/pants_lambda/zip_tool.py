@@ -5,8 +5,8 @@ Pants runs scripts with, so it uses the standard library only. It reads one JSON
 
     {"output": "a/b.zip", "metadata_output": "a/b.json", "entries_output": "list.txt",
      "metadata": {...},
-     "sources": [{"dir": "in/0", "prefix": "python/", "exclude": ["x.py"],
-                  "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
+     "sources": [{"dir": "in/0", "label": "its first-party sources", "prefix": "python/",
+                  "exclude": ["x.py"], "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
 
 Entries are sorted, dated 1980-01-01, owned by nobody and 0644 or 0755 (for files with an
 executable bit); bytecode caches are never shipped. Two sources that would write one path are an
@@ -62,8 +62,10 @@ def _is_bytecode(relpath: str) -> bool:
 def collect_entries(sources: list[dict]) -> dict[str, str]:
     """Maps each path in the ZIP to the sandbox file it comes from."""
     entries: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for source in sources:
         root = source["dir"]
+        label = source.get("label", root)
         prefix = source.get("prefix", "")
         exclude = set(source.get("exclude", ()))
         drop_top_dirs = set(source.get("drop_top_dirs", ()))
@@ -86,9 +88,11 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
                     raise ZipSpecError(f"refusing to write {arcname!r}: it escapes the ZIP root")
                 if arcname in entries:
                     raise ZipSpecError(
-                        f"two inputs ship {arcname!r}: {entries[arcname]} and {dirpath}/{name}"
+                        f"two inputs ship {arcname!r}: {labels[arcname]} and {label}. Lambda "
+                        "would keep only one of them; rename or remove one."
                     )
                 entries[arcname] = os.path.join(dirpath, name)
+                labels[arcname] = label
     return entries
 
 
@@ -132,7 +136,7 @@ def main(spec_path: str) -> int:
     try:
         entries = collect_entries(spec["sources"])
     except ZipSpecError as e:
-        print(f"{spec['output']}: {e}", file=sys.stderr)
+        print(e, file=sys.stderr)
         return 1
     unzipped_size = write_zip(spec["output"], entries)
     description = describe(spec["output"], unzipped_size, len(entries), spec["metadata"])

@@ -82,6 +82,9 @@ def test_contents_modes_and_description(tmp_path: Path) -> None:
     assert modes["python/run.sh"] == 0o100755
     assert modes["python/pkg/mod.py"] == 0o100644
     assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    # No extra fields: nothing records the owner (uid/gid), a timestamp or the build machine.
+    assert {info.extra for info in zf.infolist()} == {b""}
+    assert {info.create_system for info in zf.infolist()} == {3}
     digest = hashlib.sha256(data)
     assert meta == {
         "file_count": 4,
@@ -99,8 +102,15 @@ def test_two_sources_writing_one_path_is_an_error(tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name / "m").mkdir(parents=True)
         (tmp_path / name / "m" / "x.py").write_text(name)
-    with pytest.raises(zip_tool.ZipSpecError, match="two inputs ship 'm/x.py'"):
-        zip_tool.collect_entries([{"dir": str(tmp_path / "a")}, {"dir": str(tmp_path / "b")}])
+    with pytest.raises(
+        zip_tool.ZipSpecError, match="two inputs ship 'm/x.py': its sources and its requirements"
+    ):
+        zip_tool.collect_entries(
+            [
+                {"dir": str(tmp_path / "a"), "label": "its sources"},
+                {"dir": str(tmp_path / "b"), "label": "its requirements"},
+            ]
+        )
 
 
 def test_paths_escaping_the_root_are_refused(tmp_path: Path) -> None:

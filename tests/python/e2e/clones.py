@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -89,3 +90,12 @@ class Clone:
 
 def make_clone(base: Path) -> Clone:
     return Clone(copy_repo(base / "repo"), base / "caches")
+
+
+def interpreter_for(runtime: str) -> str | None:
+    """A local CPython of a Lambda runtime (e.g. `python3.12`): pyenv's, else one on PATH."""
+    version = runtime[len("python") :]
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    for candidate in sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}")):
+        return candidate
+    return shutil.which(f"python{version}")

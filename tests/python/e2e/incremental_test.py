@@ -50,14 +50,22 @@ def edit(clone: Clone, relpath: str) -> None:
     path.write_text(path.read_text() + "\n# edited by incremental_test\n")
 
 
+ACCESS, BILLING = "infrastructure/access", "infrastructure/billing"
+
+
 def selected(clone: Clone) -> set[str]:
+    """What the README's CI recipe packages: functions and layers by name, manifests by folder."""
     listed = clone.pants(
         "--changed-since=HEAD",
         "--changed-dependents=transitive",
-        "--filter-target-type=lambda_function,lambda_layer",
+        "--filter-target-type=lambda_function,lambda_layer,lambda_manifest",
         "list",
     ).stdout
-    return {line.rsplit(":", 1)[1] for line in listed.split()}
+    names = set()
+    for address in listed.split():
+        folder, name = address.rsplit(":", 1)
+        names.add(folder if folder.startswith("infrastructure/") else name)
+    return names
 
 
 def test_noop_rebuild_runs_nothing(repo: Clone) -> None:
@@ -72,7 +80,7 @@ def test_shared_file_change_rebuilds_only_its_importers(repo: Clone) -> None:
     before = zips(repo)
     edit(repo, "src/python/shared/text.py")
     try:
-        assert selected(repo) == TEXT_USERS
+        assert selected(repo) == TEXT_USERS | {ACCESS, BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != before[name]} == TEXT_USERS
@@ -88,7 +96,7 @@ def test_handler_change_selects_and_rebuilds_one_function(repo: Clone) -> None:
     before = zips(repo)
     edit(repo, "src/python/billing/payments/handler.py")
     try:
-        assert selected(repo) == {"payments"}
+        assert selected(repo) == {"payments", BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != before[name]} == {"payments"}
@@ -102,7 +110,7 @@ def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone) -> None:
     try:
         # The layer holding db.py, and the functions importing it: their ZIPs do not change
         # (db.py comes from the layer) but they deploy against a new layer version.
-        assert selected(repo) == {"shared", "profiles", "invoices", "refunds"}
+        assert selected(repo) == {"shared", "profiles", "invoices", "refunds", ACCESS, BILLING}
     finally:
         git(repo, "checkout", "--", ".")
 
@@ -141,6 +149,8 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
             "reports",
             "sessions",
             "invoices",
+            ACCESS,
+            BILLING,
         }
         repo.pants("package", "::")
         after = zips(repo)

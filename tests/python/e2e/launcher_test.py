@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -28,11 +29,26 @@ def start(cache: Path, *args: str, **extra: str) -> subprocess.Popen:
     )
 
 
-def test_two_launchers_racing_on_an_empty_cache_then_an_interrupted_install(tmp_path: Path) -> None:
+def race(cache: Path) -> list[tuple[str, str]]:
+    """Starts two launchers at once and checks that both print the Pants version."""
+    first, second = start(cache, "--version"), start(cache, "--version")
+    outputs = [process.communicate(timeout=900) for process in (first, second)]
+    assert [process.returncode for process in (first, second)] == [0, 0], outputs
+    assert [out.strip() for out, _ in outputs] == ["2.17.1", "2.17.1"]
+    # Exactly one of them installed; the other waited for the lock and used that install.
+    assert sum("installing Pants" in err for _, err in outputs) == 1, outputs
+    return outputs
+
+
+def test_racing_launchers_then_an_interrupted_install_then_a_warm_start(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    # An install killed half-way leaves a staging folder that must never be used.
-    victim = start(cache, "--version")
     bootstrap = cache / "pants-lambda/bootstrap"
+    race(cache)  # On an empty cache: no folder, no lock file yet.
+
+    # An install killed half-way leaves a staging folder that must never be used.
+    for install in bootstrap.glob("pants-*-cp39"):
+        shutil.rmtree(install)
+    victim = start(cache, "--version")
     deadline = time.monotonic() + 120
     while not list(bootstrap.glob("*.staging.*/site-packages")) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -41,12 +57,7 @@ def test_two_launchers_racing_on_an_empty_cache_then_an_interrupted_install(tmp_
     victim.wait()
     assert not list(bootstrap.glob("*/bootstrap.env"))
 
-    first, second = start(cache, "--version"), start(cache, "--version")
-    outputs = [process.communicate(timeout=900) for process in (first, second)]
-    assert [process.returncode for process in (first, second)] == [0, 0], outputs
-    assert [out.strip() for out, _ in outputs] == ["2.17.1", "2.17.1"]
-    # Exactly one of them installed; the other waited for the lock and used that install.
-    assert sum("installing Pants" in err for _, err in outputs) == 1, outputs
+    race(cache)  # The leftovers of the killed install are cleaned up, never reused.
     assert not list(bootstrap.glob("*.staging.*"))
 
     again = start(cache, "--version")

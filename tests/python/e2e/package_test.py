@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import random
@@ -12,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, interpreter_for, make_clone
 
 # What each example function returns for an event, whatever runtime it is built for.
 EXPECTED = {
@@ -53,6 +52,16 @@ FIRST_PARTY = {
     "reports": ["billing/reports/handler.py", "shared/text.py"],
 }
 
+# Golden hashes of artifacts whose third-party files come from the lockfile (hash-pinned wheels):
+# their bytes must never change for the same commit, on any machine. Runtimes without lockfile
+# wheels (python3.13 and later, see README) resolve from the index and have no golden hash here.
+GOLDEN_SHA256 = {
+    "layer:deps": "a5735b253db49ecb2d054825e19a61e149546e94680cd8ff30a2e36e816b072b",
+    "function:reports": "bfb41e2cd6f776e7839c9c8c5b728dac67b3a494142e4d924466565b2c5755a4",
+    "function:profiles": "b890a0448ec4749bd4b81fcba6ff34c1fec547fa507ea7d86cd143c4b72575a9",
+    "layer:shared": "06c7f9560a30cb9532d06ff3a8ac11a80f937d0fca2a73b16fb9040b6602ad69",
+}
+
 # Runs a handler the way Lambda does: only the function (/var/task) and its layers (/opt/python)
 # on top of the interpreter's standard library (-I -S: no site-packages, no environment).
 RUNNER = """
@@ -63,15 +72,6 @@ module, _, func = handler.rpartition(".")
 result = getattr(importlib.import_module(module), func)(json.loads(event), None)
 print(json.dumps(result, sort_keys=True))
 """
-
-
-def interpreter_for(runtime: str) -> str | None:
-    version = runtime[len("python") :]
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    for candidate in sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}")):
-        return candidate
-    found = subprocess.run(["which", f"python{version}"], capture_output=True, text=True)
-    return found.stdout.strip() or None
 
 
 def artifacts(dist: Path) -> dict[str, dict]:
@@ -147,9 +147,9 @@ def test_function_zips_hold_exactly_their_closure(packaged: Clone) -> None:
     # Without layers, the requirements are bundled, for the function's own runtime.
     reports = zipfile.ZipFile(described["function:reports"]["zip"]).namelist()
     assert "yaml/__init__.py" in reports
-    assert any(re.match(r"yaml/_yaml\.cpython-311-x86_64-linux-gnu\.so$", n) for n in reports), (
-        reports
-    )
+    assert any(
+        re.match(r"yaml/_yaml\.cpython-311-x86_64-linux-gnu\.so$", n) for n in reports
+    ), reports
     audit = zipfile.ZipFile(described["function:audit"]["zip"]).namelist()
     assert {"requests/__init__.py", "urllib3/__init__.py", "certifi/__init__.py"} <= set(audit)
 
@@ -173,6 +173,11 @@ def test_arm64_layer_carries_an_aarch64_manylinux_extension(packaged: Clone) -> 
         tuple(map(int, m)) for t in tags for m in re.findall(r"manylinux_(\d+)_(\d+)_aarch64", t)
     ]
     assert glibcs and min(glibcs) <= (2, 34)  # Amazon Linux 2023's glibc.
+
+
+def test_golden_hashes(packaged: Clone) -> None:
+    described = artifacts(packaged.root / "dist")
+    assert {key: described[key]["sha256"] for key in GOLDEN_SHA256} == GOLDEN_SHA256
 
 
 def test_terraform_hashes_describe_the_zip(packaged: Clone) -> None:

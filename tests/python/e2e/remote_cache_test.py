@@ -98,6 +98,6 @@ def test_build_succeeds_locally_when_the_cache_server_dies(
         assert not server.alive()
     (result,) = results
     assert outputs(clone) == outputs(reference)
-    assert re.search(r"\[WARN\].*Failed to (read from|write to) remote cache", result.stderr), (
-        result.stderr
-    )
+    assert re.search(
+        r"\[WARN\].*Failed to (read from|write to) remote cache", result.stderr
+    ), result.stderr

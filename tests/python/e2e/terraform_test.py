@@ -135,7 +135,12 @@ def test_manifest_filenames_hash_like_terraform(workspaces: dict[str, Workspace]
             {f"layer/{k}": v["source_code_hash"] for k, v in manifest["layers"].items()}
         )
         assert outputs == expected
-        assert all(not v["filename"].startswith("/") for v in manifest["functions"].values())
+        for artifact in [*manifest["functions"].values(), *manifest["layers"].values()]:
+            filename = artifact["filename"]
+            assert not filename.startswith("/") and filename.startswith("../../dist/"), filename
+            # Relative to the module's folder, it stays inside the repository.
+            resolved = space.clone.root / "infrastructure" / manifest["module"] / filename
+            assert resolved.resolve().is_relative_to(space.clone.root.resolve()), filename
 
 
 def test_only_what_changed_is_planned(workspaces: dict[str, Workspace]) -> None:

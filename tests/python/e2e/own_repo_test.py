@@ -1,0 +1,94 @@
+"""The README's "Use the plugin in your own repository", followed to the letter in a new repository.
+
+The launcher and the plugin's modules are copied into an empty folder, `pants.toml` is the one the
+README shows, the lockfile is generated there, and `./pants package ::` builds a python3.14
+function (wheels from the index, pinned to the lockfile) and a python3.11 function whose
+requirement comes from a layer, which then runs under the Lambda layout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+from e2e.clones import Clone, interpreter_for, source_repo
+
+SECTION = "## Use the plugin in your own repository"
+
+FILES = {
+    "BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.3"])\n',
+    "layers/BUILD": 'lambda_layer(name="yaml", runtime="python3.11", dependencies=["//:yaml"])\n',
+    "src/report/BUILD": 'python_sources(name="src")\n'
+    'lambda_function(name="report", handler="handler.py:handler", runtime="python3.11",\n'
+    '                layers=["layers:yaml"])\n',
+    "src/report/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
+    "    return {'yaml': yaml.safe_dump(event), 'libyaml': yaml.__with_libyaml__}\n",
+    "src/newest/BUILD": 'python_sources(name="src")\n'
+    'lambda_function(name="newest", handler="handler.py:handler", runtime="python3.14")\n',
+    "src/newest/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
+    "    return yaml.safe_load('a: 1')\n",
+}
+
+
+def readme_pants_toml() -> str:
+    readme = (source_repo() / "README.md").read_text()
+    section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
+    return toml
+
+
+def new_repository(base: Path) -> Clone:
+    root = base / "their-repo"
+    plugin = root / "pants-plugins/pants_lambda"
+    plugin.mkdir(parents=True)
+    shutil.copy2(source_repo() / "pants", root / "pants")
+    # What the README says to copy: the plugin's modules, without its tests and BUILD file.
+    for module in sorted((source_repo() / "src/python/pants_lambda").glob("*.py")):
+        if not module.name.endswith("_test.py") and module.name != "conftest.py":
+            shutil.copy2(module, plugin / module.name)
+    (root / "pants.toml").write_text(readme_pants_toml())
+    for relpath, content in FILES.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(content)
+    return Clone(root, base / "caches")
+
+
+def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:
+    repo = new_repository(tmp_path)
+    repo.pants("generate-lockfiles")
+    assert (repo.root / "3rdparty/python/default.lock").is_file()
+    result = repo.pants("package", "::")
+    assert "Handler: report.handler.handler" in result.stderr
+
+    dist = repo.root / "dist"
+    newest = zipfile.ZipFile(dist / "src.newest/newest.zip").namelist()
+    assert "newest/handler.py" in newest
+    assert any(re.fullmatch(r"yaml/_yaml\.cpython-314-x86_64-linux-gnu\.so", n) for n in newest)
+
+    report = json.loads((dist / "src.report/report.json").read_text())
+    assert report["layers"] == ["yaml"] and report["file_count"] == 1
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    zipfile.ZipFile(dist / "src.report/report.zip").extractall(task)
+    zipfile.ZipFile(dist / "layers/yaml.zip").extractall(opt)
+    python = interpreter_for("python3.11")
+    assert python, "this test runs the python3.11 function, and no CPython 3.11 was found"
+    ran = subprocess.run(
+        [
+            python,
+            "-I",
+            "-S",
+            "-c",
+            "import json, sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; "
+            "from report.handler import handler; print(json.dumps(handler({'b': 2}, None)))",
+            str(task),
+            str(opt / "python"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(ran.stdout) == {"yaml": "b: 2\n", "libyaml": True}

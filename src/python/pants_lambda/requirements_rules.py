@@ -43,7 +43,7 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import ProcessResult
+from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
@@ -58,6 +58,10 @@ _LOCKED_SUBSET = "__lambda_locked_requirements.txt"
 # so its lockfiles carry no cp313/cp314 wheels; newer runtimes resolve from the index instead, with
 # every version pinned to the lockfile's.
 LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTHON_VERSIONS)
+
+
+class LambdaRequirementsError(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,12 @@ async def _export_locked_subset(
         Get(LoadedLockfile, LoadedLockfileRequest(lockfile)),
         Get(ResolvePexConfig, ResolvePexConfigRequest(request.resolve)),
     )
+    if not loaded.is_pex_native:
+        raise LambdaRequirementsError(
+            f"The lockfile {lockfile.url} of the resolve `{request.resolve}` (used by "
+            f"{request.description_of_origin}) is not a pex lockfile. Generate it with "
+            f"`pants generate-lockfiles --resolve={request.resolve}`."
+        )
     if loaded.metadata:
         # The check Pants makes before it subsets a lockfile: is it stale for the resolve?
         validate_metadata(
@@ -152,7 +162,7 @@ async def _export_locked_subset(
         Digest, MergeDigests([complete_platforms.digest, loaded.lockfile_digest])
     )
     result = await Get(
-        ProcessResult,
+        FallibleProcessResult,
         PexCliProcess(
             subcommand=("lock", "export-subset"),
             extra_args=(
@@ -172,6 +182,15 @@ async def _export_locked_subset(
             output_files=(_LOCKED_SUBSET,),
         ),
     )
+    if result.exit_code != 0:
+        raise LambdaRequirementsError(
+            f"The third-party requirements of {request.description_of_origin} "
+            f"({', '.join(request.requirements)}) cannot be pinned for {request.runtime} "
+            f"{request.architecture} from the lockfile {lockfile.url} of the resolve "
+            f"`{request.resolve}`:\n{result.stderr.decode().strip()}\n"
+            "If a requirement changed since the lockfile was generated, run "
+            f"`pants generate-lockfiles --resolve={request.resolve}`."
+        )
     return result.output_digest
 
 

@@ -33,6 +33,10 @@ _ENTRIES = "__lambda_zip_entries.txt"
 _TOOL_SOURCE = Path(zip_tool.__file__).read_bytes()
 
 
+class ZipToolError(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class ZipSource:
     """Files to put in a ZIP: the tree of `digest` below `subdir`, each path behind `prefix`."""
@@ -134,9 +138,14 @@ async def build_lambda_zip(
             level=LogLevel.DEBUG,
         ),
     )
-    if result.exit_code != 0:
+    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
         raise InvalidTargetException(
             f"{request.address} cannot be packaged: {result.stderr.decode().strip()}"
+        )
+    if result.exit_code != 0:
+        raise ZipToolError(
+            f"Zipping {request.address} failed with exit code {result.exit_code} (a bug in "
+            f"pants_lambda, or the machine, e.g. a full disk):\n{result.stderr.decode()}"
         )
     artifact_digest, listing = await MultiGet(
         Get(

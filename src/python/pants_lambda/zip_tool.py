@@ -28,6 +28,10 @@ FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 COMPRESSION_LEVEL = 9
 
 
+# The exit code for inputs that cannot make a valid ZIP (the target's fault, not the tool's).
+SPEC_ERROR_EXIT_CODE = 2
+
+
 class ZipSpecError(Exception):
     pass
 
@@ -137,7 +141,7 @@ def main(spec_path: str) -> int:
         entries = collect_entries(spec["sources"])
     except ZipSpecError as e:
         print(e, file=sys.stderr)
-        return 1
+        return SPEC_ERROR_EXIT_CODE
     unzipped_size = write_zip(spec["output"], entries)
     description = describe(spec["output"], unzipped_size, len(entries), spec["metadata"])
     with open(spec["metadata_output"], "w") as fp:

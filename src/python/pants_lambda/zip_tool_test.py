@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -67,6 +68,17 @@ def test_same_inputs_same_bytes_whatever_mtime_and_umask(tmp_path: Path) -> None
     assert meta_a == meta_b
 
 
+def test_same_bytes_when_built_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(tmp_path / "a", mtime=1_000_000_000, umask=0o022)
+    make_tree(tmp_path / "b", mtime=1_000_000_000, umask=0o022)
+    zip_a, _ = build(tmp_path / "a")
+    # zipfile records the building OS in every entry; the tool pins it to Unix, whose permission
+    # bits Lambda reads.
+    monkeypatch.setattr(sys, "platform", "win32")
+    zip_b, _ = build(tmp_path / "b")
+    assert zip_a == zip_b
+
+
 def test_contents_modes_and_description(tmp_path: Path) -> None:
     make_tree(tmp_path, mtime=1_000_000_000, umask=0o022)
     data, meta = build(tmp_path)
@@ -82,9 +94,8 @@ def test_contents_modes_and_description(tmp_path: Path) -> None:
     assert modes["python/run.sh"] == 0o100755
     assert modes["python/pkg/mod.py"] == 0o100644
     assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    # No extra fields: nothing records the owner (uid/gid), a timestamp or the build machine.
+    # No extra fields: nothing records the owner (uid/gid) or another timestamp.
     assert {info.extra for info in zf.infolist()} == {b""}
-    assert {info.create_system for info in zf.infolist()} == {3}
     digest = hashlib.sha256(data)
     assert meta == {
         "file_count": 4,

@@ -92,3 +92,18 @@ def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(ran.stdout) == {"yaml": "b: 2\n", "libyaml": True}
+
+
+def test_a_requirement_missing_from_the_lockfile_fails_with_the_fix(tmp_path: Path) -> None:
+    repo = new_repository(tmp_path)
+    repo.pants("generate-lockfiles")
+    # A requirement the lockfile does not hold, without generating the lockfile again.
+    (repo.root / "BUILD").write_text(FILES["BUILD"].replace("6.0.3", "6.0.2"))
+    result = repo.pants("package", "layers:yaml", check=False)
+    assert result.returncode != 0
+    assert (
+        "The third-party requirements of the `lambda_layer` layers:yaml (PyYAML==6.0.2) cannot "
+        "be pinned for python3.11 x86_64 from the lockfile 3rdparty/python/default.lock"
+    ) in result.stderr, result.stderr
+    assert "run `pants generate-lockfiles --resolve=python-default`" in result.stderr
+    assert not (repo.root / "dist").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pants.backend.python import target_types_rules
@@ -20,6 +22,7 @@ from pants_lambda import register
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
+from pants_lambda.requirements_rules import PIP_CONFIG_ISOLATION
 
 
 @pytest.fixture
@@ -47,9 +50,20 @@ def rule_runner() -> RuleRunner:
     return runner
 
 
+def machine_options() -> list[str]:
+    """What every Pants run here needs from the machine: pip isolated from its configuration,
+    and the CA bundle the `./pants` launcher found (pants.toml passes it to tests)."""
+    ca_certs = os.environ.get("PANTS_CA_CERTS_PATH")
+    return [
+        f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']",
+        *([f"--ca-certs-path={ca_certs}"] if ca_certs else []),
+    ]
+
+
 def set_options(runner: RuleRunner, runtime: str = "python3.12") -> None:
     runner.set_options(
         [
+            *machine_options(),
             "--source-root-patterns=['src/python']",
             "--python-enable-resolves",
             "--python-resolves={'lambda': '3rdparty/lambda.lock'}",

@@ -43,6 +43,7 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
+from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
@@ -62,6 +63,25 @@ LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTH
 
 class LambdaRequirementsError(Exception):
     pass
+
+
+# What makes pip load no configuration file at all, whatever the machine has in /etc/pip.conf,
+# /etc/xdg/pip/pip.conf or a user's pip.conf (pex's `--isolated` still reads the global ones).
+PIP_CONFIG_ISOLATION = "PIP_CONFIG_FILE=/dev/null"
+
+
+def check_pip_isolation(env: SubprocessEnvironmentVars, description_of_origin: str) -> None:
+    """Pip configuration is in no cache key, so it must not decide what gets resolved."""
+    if env.vars.get("PIP_CONFIG_FILE") != "/dev/null":
+        raise LambdaRequirementsError(
+            f"Resolving the third-party requirements of {description_of_origin} would let this "
+            "machine's pip configuration (constraints, find-links, extra indexes) decide what "
+            "goes into the ZIP, and no cache key covers it. Add to pants.toml:\n\n"
+            f'[subprocess-environment]\nenv_vars.add = ["{PIP_CONFIG_ISOLATION}"]\n\n'
+            "Indexes and find-links then come from [python-repos] only; give a TLS proxy's CA "
+            "bundle to Pants with [GLOBAL].ca_certs_path (the `./pants` launcher does it from "
+            "SSL_CERT_FILE or pip's `cert` setting)."
+        )
 
 
 @dataclass(frozen=True)
@@ -196,10 +216,13 @@ async def _export_locked_subset(
 
 @rule(desc="Install Lambda requirements")
 async def install_lambda_requirements(
-    request: InstallLambdaRequirementsRequest, python_setup: PythonSetup
+    request: InstallLambdaRequirementsRequest,
+    python_setup: PythonSetup,
+    subprocess_env: SubprocessEnvironmentVars,
 ) -> InstalledLambdaRequirements:
     if not request.requirements:
         return InstalledLambdaRequirements(EMPTY_DIGEST, FrozenDict())
+    check_pip_isolation(subprocess_env, request.description_of_origin)
     platform_digest = await Get(
         Digest,
         CreateDigest(

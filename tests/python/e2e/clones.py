@@ -58,7 +58,7 @@ class Clone:
         """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store)."""
         env = {
             key: os.environ[key]
-            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME")
+            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME", "PANTS_CA_CERTS_PATH")
             if key in os.environ
         }
         env.update(extra_env or {})

@@ -50,20 +50,20 @@ def rule_runner() -> RuleRunner:
     return runner
 
 
-def machine_options() -> list[str]:
+def machine_options(isolate_pip: bool = True) -> list[str]:
     """What every Pants run here needs from the machine: pip isolated from its configuration,
     and the CA bundle the `./pants` launcher found (pants.toml passes it to tests)."""
     ca_certs = os.environ.get("PANTS_CA_CERTS_PATH")
     return [
-        f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']",
+        *([f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']"] if isolate_pip else []),
         *([f"--ca-certs-path={ca_certs}"] if ca_certs else []),
     ]
 
 
-def set_options(runner: RuleRunner, runtime: str = "python3.12") -> None:
+def set_options(runner: RuleRunner, runtime: str = "python3.12", isolate_pip: bool = True) -> None:
     runner.set_options(
         [
-            *machine_options(),
+            *machine_options(isolate_pip),
             "--source-root-patterns=['src/python']",
             "--python-enable-resolves",
             "--python-resolves={'lambda': '3rdparty/lambda.lock'}",

@@ -267,3 +267,17 @@ def test_bad_lambda_option_names_the_option(rule_runner: RuleRunner) -> None:
         function_build(),
         "The option `[lambda].runtime` is 'python2.7'; set it to one of python3.10,",
     )
+
+
+def test_resolving_without_pip_isolation_names_the_fix(rule_runner: RuleRunner) -> None:
+    set_options(rule_runner, isolate_pip=False)
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(dependencies='["3rdparty:six"]'),
+            "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six==1.17.0"])',
+        },
+        "Resolving the third-party requirements of the `lambda_function` src/python/app:fn would "
+        "let this machine's pip configuration",
+        '[subprocess-environment]\nenv_vars.add = ["PIP_CONFIG_FILE=/dev/null"]',
+    )

@@ -54,8 +54,12 @@ class Clone:
         umask: int = 0o022,
         extra_env: dict[str, str] | None = None,
         check: bool = True,
+        wrapper: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess:
-        """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store)."""
+        """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store).
+
+        `wrapper` is a command prefix that execs its arguments, e.g. to run in another namespace.
+        """
         env = {
             key: os.environ[key]
             for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME", "PANTS_CA_CERTS_PATH")
@@ -63,6 +67,7 @@ class Clone:
         }
         env.update(extra_env or {})
         cmd = [
+            *wrapper,
             # No pantsd, and no ~/.pants.rc: only the repository's pants.toml and `args` count.
             "./pants",
             "--no-pantsd",

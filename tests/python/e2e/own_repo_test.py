@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
-from e2e.clones import Clone, interpreter_for, source_repo
-
-SECTION = "## Use the plugin in your own repository"
+from e2e import new_repo
+from e2e.clones import Clone, interpreter_for
 
 FILES = {
     "BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.3"])\n',
@@ -34,27 +32,8 @@ FILES = {
 }
 
 
-def readme_pants_toml() -> str:
-    readme = (source_repo() / "README.md").read_text()
-    section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
-    return toml
-
-
 def new_repository(base: Path) -> Clone:
-    root = base / "their-repo"
-    plugin = root / "pants-plugins/pants_lambda"
-    plugin.mkdir(parents=True)
-    shutil.copy2(source_repo() / "pants", root / "pants")
-    # What the README says to copy: the plugin's modules, without its tests and BUILD file.
-    for module in sorted((source_repo() / "src/python/pants_lambda").glob("*.py")):
-        if not module.name.endswith("_test.py") and module.name != "conftest.py":
-            shutil.copy2(module, plugin / module.name)
-    (root / "pants.toml").write_text(readme_pants_toml())
-    for relpath, content in FILES.items():
-        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (root / relpath).write_text(content)
-    return Clone(root, base / "caches")
+    return new_repo.new_repository(base / "their-repo", base / "caches", FILES)
 
 
 def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:

@@ -1,0 +1,181 @@
+"""A machine's pip configuration decides nothing: same lockfile, same bytes, same cache keys.
+
+Corporate laptops and CI runners often carry a machine-wide pip configuration. Pants' cache keys
+do not cover it, so if pip read it, two machines would write different bytes under one key. The
+test gives the machine a hostile one and builds a new repository (the README's recipe) twice from
+empty caches, once with every pip configuration file empty and once with the hostile one:
+
+- a constraint file with a constraint-only entry (which makes pip's legacy resolver fail
+  `pex --lock` builds, pypa/pip#9283) and a cap below the newest `six`;
+- find-links and an extra index serving `six` wheels with build tags, which pip prefers over
+  PyPI's wheel of the same version, holding other bytes.
+
+The hostile files go where pip reads them inside Pants' processes, whose environment Pants
+scrubs: the machine-wide `/etc/xdg/pip/pip.conf` and `/etc/pip.conf`, replaced by bind mounts in
+a private mount namespace of the launcher (nothing on the machine changes), plus the user's
+`~/.config/pip/pip.conf`, `XDG_CONFIG_DIRS` and `PIP_CONFIG_FILE` in the launcher's environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from e2e import new_repo
+from e2e.clones import Clone
+
+FILES = {
+    "BUILD": 'python_requirement(name="six", requirements=["six"])\n'
+    # A PEX built with `pex --lock`, as Pants builds its own tools (pytest) from lockfiles.
+    'pex_binary(name="tool", entry_point="six", dependencies=[":six"])\n',
+    # python3.12: resolved hash-checked from the lockfile.
+    "src/locked/BUILD": 'python_sources(name="src")\n'
+    'lambda_function(name="locked", handler="handler.py:handler", runtime="python3.12")\n',
+    "src/locked/handler.py": "import six\n\n\ndef handler(event, context):\n"
+    "    return six.__version__\n",
+    # python3.13: resolved from the index, pinned to the lockfile's versions.
+    "src/pinned/BUILD": 'python_sources(name="src")\n'
+    'lambda_function(name="pinned", handler="handler.py:handler", runtime="python3.13")\n',
+    "src/pinned/handler.py": "import six\n\n\ndef handler(event, context):\n"
+    "    return six.__version__\n",
+}
+
+# pip's machine-wide files: the first always exists in the namespace, the second if it does here.
+MACHINE_PIP_CONFS = ("/etc/xdg/pip/pip.conf", "/etc/pip.conf")
+
+
+def fake_six_wheel(folder: Path, version: str, build: str) -> Path:
+    """A `six` wheel with a build tag, which pip prefers to PyPI's wheel of the same version."""
+    name = f"six-{version}-{build}-py2.py3-none-any.whl"
+    dist_info = f"six-{version}.dist-info"
+    files = {
+        "six.py": f"__version__ = {version!r}\nFROM_PIP_CONFIG = {build!r}\n",
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: six\nVersion: {version}\n",
+        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: pip_config_test\n"
+        f"Root-Is-Purelib: true\nBuild: {build}\nTag: py2-none-any\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256="
+        + base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
+        + f",{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / name, "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    return folder / name
+
+
+def hostile_pip_conf(base: Path) -> str:
+    find_links, index = base / "find-links", base / "index"
+    for version in ("1.16.0", "1.17.0"):
+        fake_six_wheel(find_links, version, "1")
+        fake_six_wheel(index / "files", version, "2")
+    simple = index / "simple/six"
+    simple.mkdir(parents=True)
+    links = "".join(
+        f'<a href="../../files/{w.name}">{w.name}</a>\n' for w in sorted((index / "files").iterdir())
+    )
+    (simple / "index.html").write_text(f"<html><body>\n{links}</body></html>\n")
+    constraints = base / "constraints.txt"
+    constraints.write_text("six<1.17\ntorch<=2.14.1\n")
+    return clean_pip_conf() + "".join(
+        f"{line}\n"
+        for line in (
+            f"constraint = {constraints}",
+            f"find-links = {find_links}",
+            f"extra-index-url = file://{index}/simple",
+        )
+    )
+
+
+def clean_pip_conf() -> str:
+    """Only what a machine behind a TLS-intercepting proxy needs, if this one is behind one:
+    without the fix, that `cert` is how pip got its CA bundle."""
+    ca_certs = os.environ.get("PANTS_CA_CERTS_PATH")
+    return f"[global]\ncert = {ca_certs}\n" if ca_certs else "[global]\n"
+
+
+def machine_with(pip_conf: str, base: Path) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A command prefix and environment for the launcher: every pip configuration file pip could
+    read holds `pip_conf`."""
+    if shutil.which("unshare") is None:
+        pytest.fail("this test needs `unshare` (util-linux) to give the machine a pip config")
+    conf_dir = base / "etc-xdg"
+    (conf_dir / "pip").mkdir(parents=True)
+    (conf_dir / "pip/pip.conf").write_text(pip_conf)
+    home = base / "home"
+    (home / ".config/pip").mkdir(parents=True)
+    (home / ".config/pip/pip.conf").write_text(pip_conf)
+    mounts = [f"mount --bind {conf_dir} /etc/xdg"]
+    if Path("/etc/pip.conf").is_file():
+        mounts.append(f"mount --bind {conf_dir}/pip/pip.conf /etc/pip.conf")
+    script = " && ".join([*mounts, 'exec "$@"'])
+    wrapper = ("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh")
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_DIRS": str(conf_dir),
+        "PIP_CONFIG_FILE": str(conf_dir / "pip/pip.conf"),
+    }
+    return wrapper, env
+
+
+def build(base: Path, pip_conf: str, caches: Path | None = None) -> tuple[Clone, dict[str, bytes]]:
+    """generate-lockfiles and package :: in a new repository on a machine with this pip config."""
+    repo = new_repo.new_repository(base / "repo", caches or base / "caches", FILES)
+    wrapper, env = machine_with(pip_conf, base)
+    present = [MACHINE_PIP_CONFS[0], *(c for c in MACHINE_PIP_CONFS[1:] if Path(c).is_file())]
+    probe = subprocess.run([*wrapper, "cat", *present], capture_output=True, text=True)
+    assert probe.returncode == 0 and probe.stdout == pip_conf * len(present), (
+        "could not give the machine a pip configuration in a private mount namespace (the test "
+        f"needs root and `unshare --mount`): {probe.stderr}"
+    )
+    repo.pants("generate-lockfiles", wrapper=wrapper, extra_env=env)
+    repo.pants("package", "::", wrapper=wrapper, extra_env=env)
+    outputs = {"lockfile": (repo.root / "3rdparty/python/default.lock").read_bytes()}
+    for path in sorted((repo.root / "dist").rglob("*")):
+        if path.is_file():
+            outputs[str(path.relative_to(repo.root))] = path.read_bytes()
+    return repo, outputs
+
+
+def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
+    block = result.stderr.split("Counters:", 1)[1]
+    return {k: int(v) for k, v in re.findall(r"^\s+(\w+): (\d+)$", block, re.MULTILINE)}
+
+
+def test_a_hostile_pip_configuration_changes_nothing(tmp_path: Path) -> None:
+    clean, clean_outputs = build(tmp_path / "clean", pip_conf=clean_pip_conf())
+    hostile_conf = hostile_pip_conf(tmp_path / "pip-files")
+    hostile, hostile_outputs = build(tmp_path / "hostile", pip_conf=hostile_conf)
+
+    assert "dist/tool.pex" in clean_outputs
+    assert {"dist/src.locked/locked.zip", "dist/src.pinned/pinned.zip"} <= set(clean_outputs)
+    for path, content in clean_outputs.items():
+        if path.endswith(".zip"):
+            names = zipfile.ZipFile(hostile.root / path).namelist()
+            assert "six.py" in names, names
+            six_py = zipfile.ZipFile(hostile.root / path).read("six.py")
+            assert b"FROM_PIP_CONFIG" not in six_py, f"{path} holds a wheel pip.conf pointed at"
+    assert set(hostile_outputs) == set(clean_outputs)
+    differ = sorted(p for p in clean_outputs if clean_outputs[p] != hostile_outputs[p])
+    assert not differ, f"these differ with the hostile pip configuration: {differ}"
+
+    # Same cache keys: the hostile machine's build, on the clean build's caches, runs nothing.
+    wrapper, env = machine_with(hostile_conf, tmp_path / "hostile-again")
+    again = Clone(hostile.root, clean.caches).pants(
+        "--stats-log", "package", "::", wrapper=wrapper, extra_env=env
+    )
+    ran = counters(again)
+    assert ran.get("local_execution_requests", 0) == 0, ran
+    assert ran["local_cache_requests_cached"] == ran["local_cache_requests"] > 0, ran

@@ -55,7 +55,11 @@ def machine_options(isolate_pip: bool = True) -> list[str]:
     and the CA bundle the `./pants` launcher found (pants.toml passes it to tests)."""
     ca_certs = os.environ.get("PANTS_CA_CERTS_PATH")
     return [
-        *([f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']"] if isolate_pip else []),
+        *(
+            [f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']"]
+            if isolate_pip
+            else []
+        ),
         *([f"--ca-certs-path={ca_certs}"] if ca_certs else []),
     ]
 

@@ -98,3 +98,62 @@ def test_without_cpython_39_the_launcher_says_what_to_install(tmp_path: Path) ->
     )
     assert wrong.returncode != 0
     assert "PANTS_PYTHON=/usr/bin/python3 is not a working CPython 3.9 interpreter" in wrong.stderr
+
+
+def ca_certs_path_handed_to_pants(tmp_path: Path, **env: str) -> str:
+    """What the launcher exports as PANTS_CA_CERTS_PATH, as seen by a stand-in for CPython 3.9
+    that prints it instead of starting Pants (and runs everything else, pip included)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")))
+    python39 = sorted(pyenv.glob("versions/3.9*/bin/python3.9"))
+    assert python39, f"this test needs pyenv's CPython 3.9 under {pyenv}"
+    stand_in = tmp_path / "python3.9"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2 $3" = "-s -m pants" ]; then echo "${PANTS_CA_CERTS_PATH-<unset>}"; exit; fi\n'
+        f'exec {python39[-1]} "$@"\n'
+    )
+    stand_in.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    result = subprocess.run(
+        [str(source_repo() / "pants"), "--version"],
+        cwd=source_repo(),
+        env={
+            **launcher_env(Path(os.environ["XDG_CACHE_HOME"])),
+            "HOME": str(home),
+            "PANTS_PYTHON": str(stand_in),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_launcher_hands_the_machines_ca_bundle_to_pants(tmp_path: Path) -> None:
+    bundle, other = tmp_path / "proxy-ca.crt", tmp_path / "other-ca.crt"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    other.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert ca_certs_path_handed_to_pants(tmp_path, SSL_CERT_FILE=str(bundle)) == str(bundle)
+    assert ca_certs_path_handed_to_pants(tmp_path, PIP_CERT=str(bundle)) == str(bundle)
+    # pip's `cert` setting in the user's pip.conf, which overrides the machine's files.
+    user_conf = tmp_path / "home/.config/pip/pip.conf"
+    user_conf.parent.mkdir(parents=True)
+    user_conf.write_text(f"[global]\ncert = {other}\n")
+    assert ca_certs_path_handed_to_pants(tmp_path) == str(other)
+    # Set by the user: kept as it is.
+    assert (
+        ca_certs_path_handed_to_pants(
+            tmp_path, SSL_CERT_FILE=str(bundle), PANTS_CA_CERTS_PATH="/their/ca.crt"
+        )
+        == "/their/ca.crt"
+    )
+    # No pip configuration and no SSL_CERT_FILE, or a bundle that does not exist: nothing.
+    user_conf.unlink()
+    assert ca_certs_path_handed_to_pants(tmp_path, PIP_CONFIG_FILE="/dev/null") == "<unset>"
+    missing = str(tmp_path / "missing.crt")
+    assert (
+        ca_certs_path_handed_to_pants(tmp_path, SSL_CERT_FILE=missing, PIP_CONFIG_FILE="/dev/null")
+        == "<unset>"
+    )

@@ -84,7 +84,8 @@ def hostile_pip_conf(base: Path) -> str:
     simple = index / "simple/six"
     simple.mkdir(parents=True)
     links = "".join(
-        f'<a href="../../files/{w.name}">{w.name}</a>\n' for w in sorted((index / "files").iterdir())
+        f'<a href="../../files/{w.name}">{w.name}</a>\n'
+        for w in sorted((index / "files").iterdir())
     )
     (simple / "index.html").write_text(f"<html><body>\n{links}</body></html>\n")
     constraints = base / "constraints.txt"

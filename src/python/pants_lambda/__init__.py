@@ -1,0 +1,1 @@
+"""pants-lambda: AWS Lambda functions and layers as byte-reproducible ZIPs, for Pants 2.17."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Iterable
 
 import pytest
 
@@ -64,14 +65,24 @@ def machine_options(isolate_pip: bool = True) -> list[str]:
     ]
 
 
-def set_options(runner: RuleRunner, runtime: str = "python3.12", isolate_pip: bool = True) -> None:
+def set_options(
+    runner: RuleRunner,
+    runtime: str = "python3.12",
+    isolate_pip: bool = True,
+    resolves: bool = True,
+    extra: Iterable[str] = (),
+) -> None:
+    resolve_options = [
+        "--python-enable-resolves",
+        "--python-resolves={'lambda': '3rdparty/lambda.lock'}",
+        "--python-default-resolve=lambda",
+    ]
     runner.set_options(
         [
             *machine_options(isolate_pip),
+            *(resolve_options if resolves else []),
+            *extra,
             "--source-root-patterns=['src/python']",
-            "--python-enable-resolves",
-            "--python-resolves={'lambda': '3rdparty/lambda.lock'}",
-            "--python-default-resolve=lambda",
             "--python-infer-use-rust-parser",
             f"--lambda-runtime={runtime}",
         ],

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import itertools
+import logging
 import os
 from dataclasses import dataclass
 
+from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules import faas
@@ -16,7 +18,7 @@ from pants.backend.python.util_rules.faas import (
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address, UnparsedAddressInputs
-from pants.engine.fs import DigestContents, DigestSubset, Paths, PathGlobs
+from pants.engine.fs import Digest, DigestContents, DigestSubset, Paths, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, Targets
 from pants.engine.unions import UnionRule
@@ -32,19 +34,25 @@ from pants_lambda.layer_rules import (
 from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
-    LockedVersions,
-    LockedVersionsRequest,
+    PinnedVersions,
+    PinnedVersionsRequest,
 )
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
     LambdaFunctionDependenciesField,
     LambdaFunctionHandlerField,
+    LambdaFunctionIncludeRequirementsField,
     LambdaFunctionLayersField,
     LambdaFunctionOutputPathField,
     LambdaRuntimeField,
 )
 from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
+
+logger = logging.getLogger(__name__)
+
+# Lambda's quota on a function and all its layers, unzipped, in bytes.
+UNZIPPED_LIMIT = 262_144_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     architecture: LambdaArchitectureField
     layers: LambdaFunctionLayersField
     dependencies: LambdaFunctionDependenciesField
+    include_requirements: LambdaFunctionIncludeRequirementsField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
 
@@ -152,12 +161,23 @@ def _check_layers(
             )
     for first, second in itertools.combinations(layers, 2):
         shared = sorted(set(first.zip.entries) & set(second.zip.entries))
-        if shared:
+        differ = [path for path in shared if first.zip.entries[path] != second.zip.entries[path]]
+        if differ:
             raise InvalidFieldException(
                 f"The `{alias}` field of {field_set.address} lists {first.address} and "
-                f"{second.address}, which both ship {len(shared)} path(s), e.g. "
-                f"{', '.join(shared[:5])}. Lambda keeps only the later layer's copy; move the "
-                "shared dependency into one layer."
+                f"{second.address}, which ship {len(differ)} path(s) with different content, "
+                f"e.g. {', '.join(differ[:5])}. Lambda keeps only the later layer's copy; move "
+                "the shared dependency into one layer."
+            )
+        if shared:
+            twice = sum(first.zip.entries[path][1] for path in shared)
+            logger.warning(
+                f"The `{alias}` field of {field_set.address} lists {first.address} and "
+                f"{second.address}, which both ship the same {len(shared)} file(s), e.g. "
+                f"{', '.join(shared[:3])}: {twice:,} bytes count twice against Lambda's "
+                f"{UNZIPPED_LIMIT:,}-byte limit on a function and its layers, unzipped. Ship "
+                "them in one layer only, e.g. with `include_requirements=False` on a layer of "
+                "shared code."
             )
 
 
@@ -183,13 +203,49 @@ def _check_split_packages(
 
 
 def _version_conflict(
-    field_set: LambdaFunctionFieldSet, project: str, version: str, layer: BuiltLambdaLayer
+    field_set: LambdaFunctionFieldSet, needs: str, project: str, layer: BuiltLambdaLayer
 ) -> InvalidFieldException:
     return InvalidFieldException(
-        f"{field_set.address} needs {project}=={version}, but its layer {layer.address} "
+        f"{field_set.address} needs {needs}, but its layer {layer.address} "
         f"(field `{LambdaFunctionLayersField.alias}`) provides {project}=={layer.dists[project]}. "
         "Use one version: put the function and the layer in the same resolve, or change the "
         "requirement in one of them."
+    )
+
+
+def _check_provided_versions(
+    field_set: LambdaFunctionFieldSet,
+    requirements: FrozenDict[str, str],
+    pins: PinnedVersions,
+    provided: dict[str, BuiltLambdaLayer],
+) -> None:
+    """What a layer provides must satisfy the function's requirement and the repository's pin."""
+    for requirement, project in sorted(requirements.items()):
+        layer = provided.get(project)
+        if layer is None:
+            continue
+        version = layer.dists[project]
+        pinned = pins.versions.get(project)
+        if pinned is not None and pinned != version:
+            raise _version_conflict(field_set, f"{project}=={pinned}", project, layer)
+        if version not in PipRequirement.parse(requirement).as_pkg_resources_requirement():
+            raise _version_conflict(field_set, requirement, project, layer)
+
+
+def _check_requirements_provided(
+    field_set: LambdaFunctionFieldSet,
+    missing: tuple[str, ...],
+    layers: tuple[BuiltLambdaLayer, ...],
+) -> None:
+    if field_set.include_requirements.value or not missing:
+        return
+    alias = LambdaFunctionIncludeRequirementsField.alias
+    raise InvalidFieldException(
+        f"The `{alias}` field of {field_set.address} is False, so its layers must provide every "
+        f"requirement its code needs, but none of "
+        f"{', '.join(str(layer.address) for layer in layers) or 'its layers (it has none)'} "
+        f"provides {', '.join(missing)}. Add them to a layer in "
+        f"`{LambdaFunctionLayersField.alias}`, or remove `{alias}=False` to bundle them."
     )
 
 
@@ -204,11 +260,11 @@ async def build_lambda_function(
     resolve = field_set.resolve.normalized_value(python_setup)
 
     await _check_handler_file(field_set.handler)
-    layer_targets, closure, handler, locked = await MultiGet(
+    origin = f"the `lambda_function` {address}"
+    layer_targets, closure, handler = await MultiGet(
         Get(Targets, UnparsedAddressInputs, field_set.layers.to_unparsed_address_inputs()),
         Get(LambdaClosure, LambdaClosureRequest(address)),
         Get(ResolvedPythonFaaSHandler, ResolvePythonFaaSHandlerRequest(field_set.handler)),
-        Get(LockedVersions, LockedVersionsRequest(resolve)),
     )
     not_layers = [tgt for tgt in layer_targets if not LambdaLayerFieldSet.is_applicable(tgt)]
     if not_layers:
@@ -224,29 +280,36 @@ async def build_lambda_function(
     )
     _check_layers(field_set, runtime, architecture, layers)
 
-    provided = {project: layer for layer in reversed(layers) for project in layer.dists}
-    for project in sorted(set(closure.requirements.values()) & set(provided)):
-        version = locked.versions.get(project)
-        if version is not None and version != provided[project].dists[project]:
-            raise _version_conflict(field_set, project, version, provided[project])
+    # Lambda extracts the layers into /opt in order, a later one over an earlier one.
+    provided = {project: layer for layer in layers for project in layer.dists}
+    missing = tuple(req for req, project in closure.requirements.items() if project not in provided)
+    _check_requirements_provided(field_set, missing, layers)
+    if closure.requirements:
+        pins = await Get(PinnedVersions, PinnedVersionsRequest(resolve, origin))
+        _check_provided_versions(field_set, closure.requirements, pins, provided)
     installed = await Get(
         InstalledLambdaRequirements,
         InstallLambdaRequirementsRequest(
-            requirements=tuple(
-                req for req, project in closure.requirements.items() if project not in provided
-            ),
+            requirements=missing,
             resolve=resolve,
             runtime=runtime,
             architecture=architecture,
-            description_of_origin=f"the `lambda_function` {address}",
+            description_of_origin=origin,
         ),
     )
     for project in sorted(set(installed.dists) & set(provided)):
         if installed.dists[project] != provided[project].dists[project]:
-            raise _version_conflict(field_set, project, installed.dists[project], provided[project])
+            needs = f"{project}=={installed.dists[project]}"
+            raise _version_conflict(field_set, needs, project, provided[project])
 
     layer_files = frozenset().union(*(layer.python_files for layer in layers))
-    _check_split_packages(field_set, set(closure.python_files.files) - layer_files, layers)
+    own_files = sorted(set(closure.python_files.files) - layer_files)
+    _check_split_packages(field_set, set(own_files), layers)
+    # Only the files the ZIP ships are the zip step's input: an edit to a file a layer provides
+    # does not run it again.
+    own_python_files = await Get(
+        Digest, DigestSubset(closure.python_files.digest, PathGlobs(own_files))
+    )
     aws_handler = f"{handler.module}.{handler.func}"
     built = await Get(
         BuiltLambdaZip,
@@ -254,11 +317,7 @@ async def build_lambda_function(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=(
-                ZipSource(
-                    closure.python_files.digest,
-                    label="its first-party Python sources and resources",
-                    exclude=tuple(sorted(layer_files & set(closure.python_files.files))),
-                ),
+                ZipSource(own_python_files, label="its first-party Python sources and resources"),
                 ZipSource(
                     installed.digest,
                     label="its third-party requirements",

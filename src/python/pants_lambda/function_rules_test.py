@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from textwrap import dedent
 
@@ -208,16 +209,70 @@ def test_layer_for_another_architecture(rule_runner: RuleRunner) -> None:
     )
 
 
-def test_two_layers_shipping_one_path(rule_runner: RuleRunner) -> None:
+def test_two_layers_shipping_one_path_with_other_bytes(rule_runner: RuleRunner) -> None:
+    # A `file` the other layer ships at python/shared/db.py, with other content than the source.
     assert_package_error(
         rule_runner,
         {
             **function_build(layers='["layers/shared", "layers/other"]'),
+            "layers/other/BUILD": 'file(name="db", source="python/shared/db.py")\n'
+            'lambda_layer(name="other", runtime="python3.12", architecture="arm64", '
+            'dependencies=[":db"])',
+            "layers/other/python/shared/db.py": "# another db.py\n",
+        },
+        "lists layers/shared:shared and layers/other:other, which ship 1 path(s) with different "
+        "content, e.g. python/shared/db.py",
+    )
+
+
+def test_two_layers_shipping_identical_files_is_a_warning(
+    rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    rule_runner.write_files(
+        {
+            **REPO,
+            **function_build(layers='["layers/shared", "layers/other"]'),
             "layers/other/BUILD": 'lambda_layer(name="other", runtime="python3.12", '
             'architecture="arm64", dependencies=["src/python/shared/db.py"])',
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    assert built.artifacts[0].relpath == "src.python.app/fn.zip"
+    db_size = len(REPO["src/python/shared/db.py"].encode())
+    assert (
+        "lists layers/shared:shared and layers/other:other, which both ship the same 1 file(s), "
+        f"e.g. python/shared/db.py: {db_size:,} bytes count twice against Lambda's 262,144,000-byte "
+        "limit"
+    ) in caplog.text
+
+
+def test_include_sources_false_leaves_first_party_code_out(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            **REPO,
+            "layers/shared/BUILD": 'lambda_layer(name="shared", architecture="arm64", '
+            'runtime="python3.12", dependencies=["src/python/shared/db.py"], '
+            "include_sources=False)",
+        }
+    )
+    built = package(rule_runner, Address("layers/shared", target_name="shared"))
+    assert sorted(zip_listing(rule_runner, built)[0]) == []
+    # The function ships db.py itself, since the layer does not.
+    function = package(rule_runner, Address("src/python/app", target_name="fn"))
+    assert "shared/db.py" in zip_listing(rule_runner, function)[0]
+
+
+def test_include_requirements_false_names_what_no_layer_provides(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(dependencies='["3rdparty:six"]', include_requirements="False"),
+            "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six==1.17.0"])',
         },
-        "lists layers/shared:shared and layers/other:other, which both ship 1 path(s), e.g. "
-        "python/shared/db.py",
+        "The `include_requirements` field of src/python/app:fn is False, so its layers must "
+        "provide every requirement its code needs, but none of layers/shared:shared provides "
+        "six==1.17.0. Add them to a layer in `layers`, or remove `include_requirements=False`",
     )
 
 
@@ -270,7 +325,7 @@ def test_bad_lambda_option_names_the_option(rule_runner: RuleRunner) -> None:
 
 
 def test_resolving_without_pip_isolation_names_the_fix(rule_runner: RuleRunner) -> None:
-    set_options(rule_runner, isolate_pip=False)
+    set_options(rule_runner, isolate_pip=False, resolves=False)
     assert_package_error(
         rule_runner,
         {
@@ -280,4 +335,32 @@ def test_resolving_without_pip_isolation_names_the_fix(rule_runner: RuleRunner) 
         "Resolving the third-party requirements of the `lambda_function` src/python/app:fn would "
         "let this machine's pip configuration",
         '[subprocess-environment]\nenv_vars.add = ["PIP_CONFIG_FILE=/dev/null"]',
+    )
+
+
+def test_a_missing_lockfile_names_the_command_that_writes_it(rule_runner: RuleRunner) -> None:
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(dependencies='["3rdparty:six"]'),
+            "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six==1.17.0"])',
+        },
+        "The lockfile 3rdparty/lambda.lock of the resolve `lambda`, which the `lambda_function` "
+        "src/python/app:fn uses, does not exist. Run `pants generate-lockfiles --resolve=lambda`",
+    )
+
+
+def test_a_constraints_file_line_that_is_no_requirement(rule_runner: RuleRunner) -> None:
+    set_options(
+        rule_runner, resolves=False, extra=["--python-requirement-constraints=constraints.txt"]
+    )
+    assert_package_error(
+        rule_runner,
+        {
+            **function_build(dependencies='["3rdparty:six"]'),
+            "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six"])',
+            "constraints.txt": "six==1.17.0\nsix=1.17\n",
+        },
+        "Line 2 of constraints.txt (`[python].requirement_constraints`, used by the "
+        "`lambda_function` src/python/app:fn) is not a requirement: 'six=1.17'",
     )

@@ -8,6 +8,7 @@ from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address
+from pants.engine.fs import EMPTY_DIGEST
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException
 from pants.engine.unions import UnionRule
@@ -23,6 +24,8 @@ from pants_lambda.target_types import (
     LambdaArchitectureField,
     LambdaCompatibleRuntimesField,
     LambdaLayerDependenciesField,
+    LambdaLayerIncludeRequirementsField,
+    LambdaLayerIncludeSourcesField,
     LambdaLayerOutputPathField,
     LambdaRuntimeField,
 )
@@ -39,6 +42,8 @@ class LambdaLayerFieldSet(PackageFieldSet):
     runtime: LambdaRuntimeField
     compatible_runtimes: LambdaCompatibleRuntimesField
     architecture: LambdaArchitectureField
+    include_requirements: LambdaLayerIncludeRequirementsField
+    include_sources: LambdaLayerIncludeSourcesField
     output_path: LambdaLayerOutputPathField
     resolve: PythonResolveField
 
@@ -104,7 +109,9 @@ async def build_lambda_layer(
         Get(
             InstalledLambdaRequirements,
             InstallLambdaRequirementsRequest(
-                requirements=tuple(closure.requirements),
+                requirements=(
+                    tuple(closure.requirements) if field_set.include_requirements.value else ()
+                ),
                 resolve=resolve,
                 runtime=runtime,
                 architecture=architecture,
@@ -122,6 +129,7 @@ async def build_lambda_layer(
             '`runtime="..."`.'
         )
     installed = installs[0]
+    python_files = closure.python_files.digest if field_set.include_sources.value else EMPTY_DIGEST
 
     built = await Get(
         BuiltLambdaZip,
@@ -130,7 +138,7 @@ async def build_lambda_layer(
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=(
                 ZipSource(
-                    closure.python_files.digest,
+                    python_files,
                     label="its first-party Python sources and resources",
                     prefix=PYTHON_PREFIX,
                 ),

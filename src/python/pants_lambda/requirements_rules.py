@@ -14,6 +14,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from pex.interpreter_constraints import COMPATIBLE_PYTHON_VERSIONS
 
+from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PexLayout
 from pants.backend.python.util_rules import pex, pex_venv
@@ -46,6 +47,7 @@ from pants.engine.fs import (
 from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.platforms import RUNTIMES, complete_platform_json
@@ -84,33 +86,81 @@ def check_pip_isolation(env: SubprocessEnvironmentVars, description_of_origin: s
         )
 
 
-@dataclass(frozen=True)
-class LockedVersionsRequest:
-    resolve: str
+# The resolve name Pants gives every target when `[python].enable_resolves` is false.
+NO_RESOLVE = "<ignore>"
 
 
 @dataclass(frozen=True)
-class LockedVersions:
-    """What a resolve's lockfile pins: canonical project name -> version."""
+class PinnedVersionsRequest:
+    resolve: str  # NO_RESOLVE without resolves.
+    description_of_origin: str
 
-    versions: FrozenDict[str, str]
+
+@dataclass(frozen=True)
+class PinnedVersions:
+    """The versions the repository pins for a resolve: its lockfile's, or, without resolves, the
+    `==` lines of `[python].requirement_constraints`."""
+
+    versions: FrozenDict[str, str]  # Canonical project name -> version.
+    # What an index resolve passes pip as constraints: every pin, or the constraints file's lines.
+    constraints: tuple[str, ...]
+
+
+def _missing_lockfile(lockfile: str, resolve: str, description_of_origin: str) -> Exception:
+    return LambdaRequirementsError(
+        f"The lockfile {lockfile} of the resolve `{resolve}`, which {description_of_origin} "
+        f"uses, does not exist. Run `pants generate-lockfiles --resolve={resolve}`, or set "
+        "`[python].enable_resolves = false` to resolve from [python-repos] without a lockfile."
+    )
 
 
 @rule
-async def read_locked_versions(
-    request: LockedVersionsRequest, python_setup: PythonSetup
-) -> LockedVersions:
-    lockfile = python_setup.resolves[request.resolve]
-    contents = await Get(DigestContents, PathGlobs([lockfile]))
-    if not contents:
-        return LockedVersions(FrozenDict())
-    lock = json.loads(strip_comments_from_pex_json_lockfile(contents[0].content))
-    versions = {
-        canonicalize_name(req["project_name"]): req["version"]
-        for locked_resolve in lock.get("locked_resolves", ())
-        for req in locked_resolve.get("locked_requirements", ())
-    }
-    return LockedVersions(FrozenDict(sorted(versions.items())))
+async def read_pinned_versions(
+    request: PinnedVersionsRequest, python_setup: PythonSetup
+) -> PinnedVersions:
+    if request.resolve != NO_RESOLVE:
+        lockfile = python_setup.resolves[request.resolve]
+        contents = await Get(DigestContents, PathGlobs([lockfile]))
+        if not contents:
+            raise _missing_lockfile(lockfile, request.resolve, request.description_of_origin)
+        lock = json.loads(strip_comments_from_pex_json_lockfile(contents[0].content))
+        versions = {
+            canonicalize_name(req["project_name"]): req["version"]
+            for locked_resolve in lock.get("locked_resolves", ())
+            for req in locked_resolve.get("locked_requirements", ())
+        }
+        pins = tuple(f"{project}=={version}" for project, version in sorted(versions.items()))
+        return PinnedVersions(FrozenDict(sorted(versions.items())), pins)
+    constraints_file = python_setup.requirement_constraints
+    if not constraints_file:
+        return PinnedVersions(FrozenDict(), ())
+    contents = await Get(
+        DigestContents,
+        PathGlobs(
+            [constraints_file],
+            glob_match_error_behavior=GlobMatchErrorBehavior.error,
+            description_of_origin="the option `[python].requirement_constraints`",
+        ),
+    )
+    lines = []
+    versions = {}
+    for number, line in enumerate(contents[0].content.decode().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            requirement = PipRequirement.parse(line)
+        except ValueError as e:
+            raise LambdaRequirementsError(
+                f"Line {number} of {constraints_file} (`[python].requirement_constraints`, used "
+                f"by {request.description_of_origin}) is not a requirement: {line!r}. Write one "
+                "`name==version` per line."
+            ) from e
+        lines.append(line)
+        pinned = [version for operator, version in requirement.specs if operator == "=="]
+        if pinned:
+            versions[canonicalize_name(requirement.project_name)] = pinned[0]
+    return PinnedVersions(FrozenDict(sorted(versions.items())), tuple(lines))
 
 
 @dataclass(frozen=True)
@@ -236,17 +286,23 @@ async def install_lambda_requirements(
     complete_platforms = CompletePlatforms([_PLATFORM_FILE], digest=platform_digest)
     platform_name = f"{request.runtime} {request.architecture}"
     description = f"Resolve {len(request.requirements)} requirements for {platform_name}"
-    if RUNTIMES[request.runtime].python_version in LOCKFILE_PYTHON_VERSIONS:
+    # Read first: a missing lockfile or a bad constraints file gets its own clear error.
+    pins = await Get(
+        PinnedVersions, PinnedVersionsRequest(request.resolve, request.description_of_origin)
+    )
+    locked = request.resolve != NO_RESOLVE
+    if locked and RUNTIMES[request.runtime].python_version in LOCKFILE_PYTHON_VERSIONS:
         # Exactly the locked artifacts, hash-checked; no resolving of our own.
         pinned = await _export_locked_subset(request, complete_platforms, python_setup)
         requirements = PexRequirements(description_of_origin=request.description_of_origin)
         extra_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")
     else:
-        locked = await Get(LockedVersions, LockedVersionsRequest(request.resolve))
+        # From [python-repos], every version pinned to the lockfile's or, without resolves, to
+        # the constraints file's (if any).
         pinned = EMPTY_DIGEST
         requirements = PexRequirements(
             request.requirements,
-            constraints_strings=(f"{p}=={v}" for p, v in locked.versions.items()),
+            constraints_strings=pins.constraints,
             description_of_origin=request.description_of_origin,
         )
         extra_args = ()

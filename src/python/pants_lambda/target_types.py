@@ -11,6 +11,7 @@ from pants.core.goals.package import OutputPathField
 from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    BoolField,
     Dependencies,
     InvalidFieldException,
     InvalidTargetException,
@@ -128,6 +129,51 @@ class LambdaFunctionLayersField(SpecialCasedDependencies):
         return value
 
 
+class LambdaFunctionIncludeRequirementsField(BoolField):
+    alias = "include_requirements"
+    default = True
+    help = help_text(
+        """
+        Whether the function's ZIP may hold third-party distributions. With the default, `True`,
+        the ZIP bundles every requirement its code needs that no layer provides. With `False`,
+        the ZIP holds first-party code only and every requirement must come from a layer in
+        `layers`: packaging fails and names what is missing.
+
+        Example: `include_requirements=False`.
+        """
+    )
+
+
+class LambdaLayerIncludeRequirementsField(BoolField):
+    alias = "include_requirements"
+    default = True
+    help = help_text(
+        """
+        Whether the layer ships the third-party requirements of its dependencies. Set it to
+        `False` for a layer of shared first-party code whose requirements another layer ships
+        (or the functions bundle themselves): the functions' builds check that every requirement
+        their code needs is provided.
+
+        Example: `lambda_layer(name="shared", dependencies=["src/python/shared"],
+        include_requirements=False)`.
+        """
+    )
+
+
+class LambdaLayerIncludeSourcesField(BoolField):
+    alias = "include_sources"
+    default = True
+    help = help_text(
+        """
+        Whether the layer ships the first-party Python sources and resources of its
+        dependencies. Set it to `False` for a layer of third-party requirements that names them
+        through the first-party code needing them, e.g. `dependencies=["src/python/shared"]`.
+
+        Example: `include_sources=False`.
+        """
+    )
+
+
 class _InRepoOutputPathField(OutputPathField):
     """An output path Terraform can be pointed at: relative, inside `--distdir`."""
 
@@ -164,6 +210,7 @@ class LambdaFunctionTarget(Target):
         LambdaArchitectureField,
         LambdaFunctionLayersField,
         LambdaFunctionDependenciesField,
+        LambdaFunctionIncludeRequirementsField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
     )
@@ -245,6 +292,8 @@ class LambdaLayerTarget(Target):
         LambdaRuntimeField,
         LambdaCompatibleRuntimesField,
         LambdaArchitectureField,
+        LambdaLayerIncludeRequirementsField,
+        LambdaLayerIncludeSourcesField,
         LambdaLayerOutputPathField,
         PythonResolveField,
     )

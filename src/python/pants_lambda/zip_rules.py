@@ -45,7 +45,6 @@ class ZipSource:
     label: str  # What these files are, for error messages, e.g. "its first-party sources".
     prefix: str = ""
     subdir: str = ""
-    exclude: tuple[str, ...] = ()
     drop_dists: tuple[str, ...] = ()
     drop_top_dirs: tuple[str, ...] = ()
 
@@ -65,7 +64,8 @@ class BuiltLambdaZip:
     zip_path: str
     metadata_path: str
     metadata: FrozenDict[str, object]
-    entries: tuple[str, ...]  # Every path inside the ZIP, sorted.
+    # Every path inside the ZIP, sorted, with its content's SHA-256 and size (uncompressed).
+    entries: FrozenDict[str, tuple[str, int]]
 
 
 def metadata_path_for(zip_path: str) -> str:
@@ -104,7 +104,6 @@ async def build_lambda_zip(
                 "dir": "/".join(p for p in (f"__in/{i}", source.subdir) if p),
                 "label": source.label,
                 "prefix": source.prefix,
-                "exclude": sorted(source.exclude),
                 "drop_dists": sorted(source.drop_dists),
                 "drop_top_dirs": sorted(source.drop_top_dirs),
             }
@@ -162,7 +161,12 @@ async def build_lambda_zip(
         zip_path=request.zip_path,
         metadata_path=metadata_path,
         metadata=_freeze(json.loads(contents[metadata_path])),  # type: ignore[arg-type]
-        entries=tuple(contents[_ENTRIES].decode().splitlines()),
+        entries=FrozenDict(
+            (path, (sha256, int(size)))
+            for sha256, size, path in (
+                line.split(" ", 2) for line in contents[_ENTRIES].decode().splitlines()
+            )
+        ),
     )
 
 

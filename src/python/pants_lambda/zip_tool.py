@@ -6,7 +6,7 @@ Pants runs scripts with, so it uses the standard library only. It reads one JSON
     {"output": "a/b.zip", "metadata_output": "a/b.json", "entries_output": "list.txt",
      "metadata": {...},
      "sources": [{"dir": "in/0", "label": "its first-party sources", "prefix": "python/",
-                  "exclude": ["x.py"], "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
+                  "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
 
 Entries are sorted, dated 1980-01-01, owned by nobody and 0644 or 0755 (for files with an
 executable bit); bytecode caches are never shipped. Two sources that would write one path are an
@@ -71,7 +71,6 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
         root = source["dir"]
         label = source.get("label", root)
         prefix = source.get("prefix", "")
-        exclude = set(source.get("exclude", ()))
         drop_top_dirs = set(source.get("drop_top_dirs", ()))
         dropped = (
             _dist_files(root, set(source.get("drop_dists", ()))) if os.path.isdir(root) else set()
@@ -81,8 +80,7 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
             for name in sorted(filenames):
                 relpath = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
                 if (
-                    relpath in exclude
-                    or relpath in dropped
+                    relpath in dropped
                     or relpath.split("/", 1)[0] in drop_top_dirs
                     or _is_bytecode(relpath)
                 ):
@@ -100,9 +98,9 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
     return entries
 
 
-def write_zip(output: str, entries: dict[str, str]) -> int:
-    """Writes the ZIP and returns the total size of its files, uncompressed."""
-    unzipped_size = 0
+def write_zip(output: str, entries: dict[str, str]) -> dict[str, tuple[str, int]]:
+    """Writes the ZIP; returns each entry's SHA-256 and size, uncompressed."""
+    listing: dict[str, tuple[str, int]] = {}
     os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
     with zipfile.ZipFile(output, "w") as zf:
         for arcname in sorted(entries):
@@ -114,9 +112,9 @@ def write_zip(output: str, entries: dict[str, str]) -> int:
             info.compress_type = zipfile.ZIP_DEFLATED
             with open(path, "rb") as fp:
                 data = fp.read()
-            unzipped_size += len(data)
+            listing[arcname] = (hashlib.sha256(data).hexdigest(), len(data))
             zf.writestr(info, data, compresslevel=COMPRESSION_LEVEL)
-    return unzipped_size
+    return listing
 
 
 def describe(output: str, unzipped_size: int, file_count: int, metadata: dict) -> dict:
@@ -142,13 +140,15 @@ def main(spec_path: str) -> int:
     except ZipSpecError as e:
         print(e, file=sys.stderr)
         return SPEC_ERROR_EXIT_CODE
-    unzipped_size = write_zip(spec["output"], entries)
+    listing = write_zip(spec["output"], entries)
+    unzipped_size = sum(size for _, size in listing.values())
     description = describe(spec["output"], unzipped_size, len(entries), spec["metadata"])
     with open(spec["metadata_output"], "w") as fp:
         json.dump(description, fp, indent=2, sort_keys=True)
         fp.write("\n")
+    # One line per entry: sha256, size and path, for the checks that compare ZIPs.
     with open(spec["entries_output"], "w") as fp:
-        fp.writelines(f"{arcname}\n" for arcname in sorted(entries))
+        fp.writelines(f"{sha256} {size} {arcname}\n" for arcname, (sha256, size) in listing.items())
     return 0
 
 

@@ -45,7 +45,7 @@ def build(root: Path) -> tuple[bytes, dict]:
         "entries_output": "entries.txt",
         "metadata": {"kind": "test"},
         "sources": [
-            {"dir": "src", "prefix": "python/", "exclude": ["pkg/excluded.py"]},
+            {"dir": "src", "prefix": "python/"},
             {"dir": "site", "prefix": "python/", "drop_dists": ["dep"], "drop_top_dirs": ["bin"]},
         ],
     }
@@ -106,7 +106,11 @@ def test_contents_modes_and_description(tmp_path: Path) -> None:
         "source_code_hash": base64.b64encode(digest.digest()).decode(),
         "unzipped_size": len("keep/__init__.py,,\n") + len("X = 1\n") + len("#!/bin/sh\n"),
     }
-    assert (tmp_path / "entries.txt").read_text().splitlines() == zf.namelist()
+    listing = [line.split(" ", 2) for line in (tmp_path / "entries.txt").read_text().splitlines()]
+    assert [path for _, _, path in listing] == zf.namelist()
+    for sha256, size, path in listing:
+        content = zf.read(path)
+        assert (sha256, int(size)) == (hashlib.sha256(content).hexdigest(), len(content))
 
 
 def test_two_sources_writing_one_path_is_an_error(tmp_path: Path) -> None:

@@ -12,8 +12,11 @@ import pytest
 
 from e2e.clones import Clone, make_clone
 
-# Functions whose handler imports shared/text.py, directly or not.
-TEXT_USERS = {"audit", "sessions", "invoices", "reports"}
+# The artifacts that ship shared/text.py: the `shared` layer, and the functions importing it that
+# do not use that layer.
+TEXT_SHIPPERS = {"shared", "audit", "sessions", "reports"}
+# What Pants selects after an edit to it: its importers, the layer, and the layer's users.
+TEXT_SELECTED = TEXT_SHIPPERS | {"invoices", "profiles", "refunds"}
 
 
 def git(clone: Clone, *args: str) -> str:
@@ -80,13 +83,14 @@ def test_shared_file_change_rebuilds_only_its_importers(repo: Clone) -> None:
     before = zips(repo)
     edit(repo, "src/python/shared/text.py")
     try:
-        assert selected(repo) == TEXT_USERS | {ACCESS, BILLING}
+        assert selected(repo) == TEXT_SELECTED | {ACCESS, BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
-        assert {name for name in after if after[name] != before[name]} == TEXT_USERS
-        # One zip process per affected function, nothing else: no resolve, no install.
-        assert stats["local_execution_requests"] == len(TEXT_USERS)
-        assert stats["local_cache_requests_uncached"] == len(TEXT_USERS)
+        assert {name for name in after if after[name] != before[name]} == TEXT_SHIPPERS
+        # One zip process per artifact shipping the file, nothing else: no resolve, no install,
+        # no zip of a function that gets the file from the layer (invoices imports it too).
+        assert stats["local_execution_requests"] == len(TEXT_SHIPPERS)
+        assert stats["local_cache_requests_uncached"] == len(TEXT_SHIPPERS)
     finally:
         git(repo, "checkout", "--", ".")
 
@@ -142,6 +146,9 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
         assert selected(repo) == {
             "deps",
             "deps-arm64",
+            # The shared layer's code imports yaml, though the layer leaves it to `deps`.
+            "shared",
+            "refunds",
             "audit",
             "profiles",
             "tokens",
@@ -157,8 +164,8 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
         # What runs again: the pin step of the two lockfile-backed requirement sets (deps and
         # reports), the resolve of the two python3.13 sets (audit and deps-arm64: they resolve
         # from the index with the lockfile's versions as constraints), and the resolve, install
-        # and zip of reports, the only set whose pinned versions changed. Nothing else.
-        assert stats["local_execution_requests"] == 2 + 2 + 3, stats
+        # and zip of deps and reports, the two sets holding PyYAML. Nothing else.
+        assert stats["local_execution_requests"] == 2 + 2 + 2 * 3, stats
 
         def ships_changed(name: str) -> bool:
             (path,) = (repo.root / "dist").glob(f"*/{name}.zip")

@@ -9,25 +9,41 @@ from pathlib import Path
 from e2e.clones import Clone, source_repo
 
 SECTION = "## Use the plugin in your own repository"
+WHEELS = "3rdparty/wheels"
 
 
-def readme_pants_toml() -> str:
+def readme_pants_tomls() -> list[str]:
+    """The section's `pants.toml` blocks: the set-up first, then the lockfile variant."""
     readme = (source_repo() / "README.md").read_text()
     section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
-    return toml
+    return re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
 
 
-def new_repository(root: Path, caches: Path, files: dict[str, str]) -> Clone:
-    """The launcher, the plugin and the README's pants.toml in an empty folder, plus `files`."""
-    plugin = root / "pants-plugins/pants_lambda"
-    plugin.mkdir(parents=True)
+def plugin_wheel() -> Path:
+    """The wheel `src/python/pants_lambda:dist` builds, which Pants puts into the test sandbox."""
+    wheels = sorted(Path.cwd().glob("pants_lambda-*-py3-none-any.whl"))
+    assert len(wheels) == 1, (
+        f"expected the plugin's wheel in the test sandbox {Path.cwd()}, found {wheels}: the "
+        "tests' `runtime_package_dependencies` must list src/python/pants_lambda:dist"
+    )
+    return wheels[0]
+
+
+def new_repository(
+    root: Path, caches: Path, files: dict[str, str], with_lockfiles: bool = False
+) -> Clone:
+    """The launcher, the plugin's wheel and the README's pants.toml in an empty folder, plus
+    `files`; `with_lockfiles` adds the README's lockfile settings."""
+    root.mkdir(parents=True)
     shutil.copy2(source_repo() / "pants", root / "pants")
-    # What the README says to copy: the plugin's modules, without its tests and BUILD file.
-    for module in sorted((source_repo() / "src/python/pants_lambda").glob("*.py")):
-        if not module.name.endswith("_test.py") and module.name != "conftest.py":
-            shutil.copy2(module, plugin / module.name)
-    (root / "pants.toml").write_text(readme_pants_toml())
+    (root / WHEELS).mkdir(parents=True)
+    shutil.copy2(plugin_wheel(), root / WHEELS)
+    setup, lockfiles = readme_pants_tomls()
+    if with_lockfiles:
+        # The README's lockfile variant replaces the set-up's `[python]` section.
+        setup = re.sub(r"^\[python\]\n.*?(?=^\[)", lockfiles + "\n", setup, flags=re.M | re.S)
+        assert "enable_resolves = true" in setup, setup
+    (root / "pants.toml").write_text(setup)
     for relpath, content in files.items():
         (root / relpath).parent.mkdir(parents=True, exist_ok=True)
         (root / relpath).write_text(content)

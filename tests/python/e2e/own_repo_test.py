@@ -1,9 +1,10 @@
-"""The README's "Use the plugin in your own repository", followed to the letter in a new repository.
+"""The README's "Use the plugin in your own repository", followed in a repository unlike this one.
 
-The launcher and the plugin's modules are copied into an empty folder, `pants.toml` is the one the
-README shows, the lockfile is generated there, and `./pants package ::` builds a python3.14
-function (wheels from the index, pinned to the lockfile) and a python3.11 function whose
-requirement comes from a layer, which then runs under the Lambda layout.
+An empty folder gets the launcher, the plugin's wheel (built by Pants into the test sandbox) in a
+find-links folder and the README's `pants.toml`: `[GLOBAL].plugins`, Pants' default settings (no
+resolves, no lockfile, source root `/`), regular packages with `__init__.py`, and the seeds'
+two-layer architecture. The constraints-file and lockfile variants the README offers, and their
+errors, are checked in copies of it.
 """
 
 from __future__ import annotations
@@ -14,45 +15,81 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from e2e import new_repo
 from e2e.clones import Clone, interpreter_for
 
 FILES = {
-    "BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.3"])\n',
-    "layers/BUILD": 'lambda_layer(name="yaml", runtime="python3.11", dependencies=["//:yaml"])\n',
-    "src/report/BUILD": 'python_sources(name="src")\n'
-    'lambda_function(name="report", handler="handler.py:handler", runtime="python3.11",\n'
-    '                layers=["layers:yaml"])\n',
-    "src/report/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
-    "    return {'yaml': yaml.safe_dump(event), 'libyaml': yaml.__with_libyaml__}\n",
-    "src/newest/BUILD": 'python_sources(name="src")\n'
+    "3rdparty/python/BUILD": 'python_requirements(name="reqs")\n',
+    "3rdparty/python/requirements.txt": "PyYAML>=6.0\n",
+    "layers/deps/BUILD": 'lambda_layer(name="deps", runtime="python3.11", '
+    'dependencies=["3rdparty/python:reqs"])\n',
+    "layers/shared/BUILD": 'lambda_layer(name="shared", runtime="python3.11", '
+    'dependencies=["shared"], include_requirements=False)\n',
+    "shared/BUILD": "python_sources()\n",
+    "shared/__init__.py": '"""What every function shares."""\n',
+    "shared/settings.py": "import yaml\n\n\ndef render(settings):\n"
+    "    return {'yaml': yaml.safe_dump(settings), 'libyaml': yaml.__with_libyaml__}\n",
+    "orders/BUILD": 'python_sources(name="src")\n'
+    'lambda_function(name="create", handler="handler.py:handler", runtime="python3.11",\n'
+    '                layers=["layers/deps", "layers/shared"])\n',
+    "orders/__init__.py": '"""Order functions."""\n',
+    "orders/handler.py": "from shared.settings import render\n\n\ndef handler(event, context):\n"
+    "    return render(event)\n",
+    # No layers, on the newest runtime: PyYAML and its compiled extension are bundled.
+    "reports/BUILD": 'python_sources(name="src")\n'
     'lambda_function(name="newest", handler="handler.py:handler", runtime="python3.14")\n',
-    "src/newest/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
+    "reports/__init__.py": "",
+    "reports/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
     "    return yaml.safe_load('a: 1')\n",
 }
 
 
-def new_repository(base: Path) -> Clone:
-    return new_repo.new_repository(base / "their-repo", base / "caches", FILES)
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Pants caches the repositories of this module share: the plugin is resolved once."""
+    return tmp_path_factory.mktemp("caches")
 
 
-def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:
-    repo = new_repository(tmp_path)
-    repo.pants("generate-lockfiles")
-    assert (repo.root / "3rdparty/python/default.lock").is_file()
+def zip_names(path: Path) -> list[str]:
+    return zipfile.ZipFile(path).namelist()
+
+
+def dist_info(names: list[str], project: str) -> list[str]:
+    """The `.dist-info` folders of a project in a layer, lower-cased (wheels differ in case)."""
+    pattern = rf"python/{project.lower()}-[^/]*\.dist-info/"
+    return sorted({n.split("/")[1].lower() for n in names if re.match(pattern, n.lower())})
+
+
+def test_pants_defaults_and_the_two_layer_architecture(tmp_path: Path, caches: Path) -> None:
+    repo = new_repo.new_repository(tmp_path / "their-repo", caches, FILES)
     result = repo.pants("package", "::")
-    assert "Handler: report.handler.handler" in result.stderr
+    assert "Handler: orders.handler.handler" in result.stderr
+    assert "count twice" not in result.stderr
 
     dist = repo.root / "dist"
-    newest = zipfile.ZipFile(dist / "src.newest/newest.zip").namelist()
-    assert "newest/handler.py" in newest
+    deps = zip_names(dist / "layers.deps/deps.zip")
+    assert "python/yaml/__init__.py" in deps and dist_info(deps, "PyYAML")
+    assert not any(n.startswith("python/shared/") for n in deps)
+    # Layer 2: the shared code, without the PyYAML it imports.
+    assert zip_names(dist / "layers.shared/shared.zip") == [
+        "python/shared/__init__.py",
+        "python/shared/settings.py",
+    ]
+    # The function: only its own code.
+    assert zip_names(dist / "orders/create.zip") == ["orders/__init__.py", "orders/handler.py"]
+    create = json.loads((dist / "orders/create.json").read_text())
+    assert create["layers"] == ["deps", "shared"] and create["runtime"] == "python3.11"
+    newest = zip_names(dist / "reports/newest.zip")
+    assert "reports/handler.py" in newest
     assert any(re.fullmatch(r"yaml/_yaml\.cpython-314-x86_64-linux-gnu\.so", n) for n in newest)
 
-    report = json.loads((dist / "src.report/report.json").read_text())
-    assert report["layers"] == ["yaml"] and report["file_count"] == 1
+    # The handler under the Lambda layout: /var/task, then the layers' /opt/python.
     task, opt = tmp_path / "task", tmp_path / "opt"
-    zipfile.ZipFile(dist / "src.report/report.zip").extractall(task)
-    zipfile.ZipFile(dist / "layers/yaml.zip").extractall(opt)
+    zipfile.ZipFile(dist / "orders/create.zip").extractall(task)
+    for layer in ("deps", "shared"):
+        zipfile.ZipFile(dist / f"layers.{layer}/{layer}.zip").extractall(opt)
     python = interpreter_for("python3.11")
     assert python, "this test runs the python3.11 function, and no CPython 3.11 was found"
     ran = subprocess.run(
@@ -62,7 +99,7 @@ def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:
             "-S",
             "-c",
             "import json, sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; "
-            "from report.handler import handler; print(json.dumps(handler({'b': 2}, None)))",
+            "from orders.handler import handler; print(json.dumps(handler({'b': 2}, None)))",
             str(task),
             str(opt / "python"),
         ],
@@ -73,16 +110,68 @@ def test_the_readme_recipe_in_a_new_repository(tmp_path: Path) -> None:
     assert json.loads(ran.stdout) == {"yaml": "b: 2\n", "libyaml": True}
 
 
-def test_a_requirement_missing_from_the_lockfile_fails_with_the_fix(tmp_path: Path) -> None:
-    repo = new_repository(tmp_path)
-    repo.pants("generate-lockfiles")
-    # A requirement the lockfile does not hold, without generating the lockfile again.
-    (repo.root / "BUILD").write_text(FILES["BUILD"].replace("6.0.3", "6.0.2"))
-    result = repo.pants("package", "layers:yaml", check=False)
+def test_a_constraints_file_decides_every_version(tmp_path: Path, caches: Path) -> None:
+    repo = new_repo.new_repository(
+        tmp_path / "their-repo",
+        caches,
+        {
+            **FILES,
+            "constraints.txt": "# What the whole repository uses.\nPyYAML==6.0.2\n",
+            # A function wanting another PyYAML than the one its layer ships.
+            "legacy/BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.1"])\n'
+            'python_sources(name="src", dependencies=[":yaml"])\n'
+            'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.11",\n'
+            '                layers=["layers/deps"])\n',
+            "legacy/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
+            "    return yaml.__version__\n",
+        },
+    )
+    constraints = "--python-requirement-constraints=constraints.txt"
+    repo.pants(constraints, "package", "layers/deps")
+    deps = zip_names(repo.root / "dist/layers.deps/deps.zip")
+    assert dist_info(deps, "PyYAML") == ["pyyaml-6.0.2.dist-info"]
+
+    result = repo.pants(constraints, "package", "legacy:fn", check=False)
     assert result.returncode != 0
     assert (
-        "The third-party requirements of the `lambda_layer` layers:yaml (PyYAML==6.0.2) cannot "
-        "be pinned for python3.11 x86_64 from the lockfile 3rdparty/python/default.lock"
+        "legacy:fn needs PyYAML==6.0.1, but its layer layers/deps:deps (field `layers`) "
+        "provides pyyaml==6.0.2"
     ) in result.stderr, result.stderr
-    assert "run `pants generate-lockfiles --resolve=python-default`" in result.stderr
-    assert not (repo.root / "dist").exists()
+    assert "Traceback" not in result.stderr
+    assert not (repo.root / "dist/legacy").exists()
+
+    (repo.root / "constraints.txt").write_text("PyYAML=6.0.2\n")
+    result = repo.pants(constraints, "package", "layers/deps", check=False)
+    assert result.returncode != 0
+    assert (
+        "Line 1 of constraints.txt (`[python].requirement_constraints`, used by the "
+        "`lambda_layer` layers/deps:deps) is not a requirement: 'PyYAML=6.0.2'"
+    ) in result.stderr, result.stderr
+
+
+def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path) -> None:
+    repo = new_repo.new_repository(tmp_path / "their-repo", caches, FILES, with_lockfiles=True)
+    lockfile = "3rdparty/python/default.lock"
+
+    # Pants itself stops first, at the requirements' dependency on their lockfile.
+    missing = repo.pants("package", "layers/deps", check=False)
+    assert missing.returncode != 0
+    assert f"The file or directory '{lockfile}' does not exist" in missing.stderr, missing.stderr
+
+    repo.pants("generate-lockfiles")
+    assert (repo.root / lockfile).is_file()
+    repo.pants("package", "orders:create")
+    assert zip_names(repo.root / "dist/orders/create.zip") == [
+        "orders/__init__.py",
+        "orders/handler.py",
+    ]
+
+    # A requirement the lockfile does not hold, without generating the lockfile again.
+    (repo.root / "3rdparty/python/requirements.txt").write_text("PyYAML==6.0.1\n")
+    stale = repo.pants("package", "layers/deps", check=False)
+    assert stale.returncode != 0
+    assert (
+        "The third-party requirements of the `lambda_layer` layers/deps:deps (PyYAML==6.0.1) "
+        f"cannot be pinned for python3.11 x86_64 from the lockfile {lockfile}"
+    ) in stale.stderr, stale.stderr
+    assert "run `pants generate-lockfiles --resolve=python-default`" in stale.stderr

@@ -27,7 +27,11 @@ EXPECTED = {
     ),
     "billing.invoices.handler.handler": (
         {"id": "i1"},
-        {"invoice": {"id": "i1", "customer": "u1", "cents": 1250}, "reference": "inv-i1"},
+        {
+            "invoice": {"id": "i1", "customer": "u1", "cents": 1250},
+            "reference": "inv-i1",
+            "settings": "currency: EUR\ndue_days: 30\n",
+        },
     ),
     "billing.payments.handler.handler": (
         {"amount": 5},
@@ -40,13 +44,14 @@ EXPECTED = {
     ),
 }
 
-# Exactly the first-party files each function ZIP holds: what its handler imports, minus layers.
+# Exactly the first-party files each function ZIP holds: what its handler imports, minus layers
+# (the `shared` layer holds every file of src/python/shared).
 FIRST_PARTY = {
-    "profiles": ["access/profiles/handler.py", "shared/models.py"],
+    "profiles": ["access/profiles/handler.py"],
     "sessions": ["access/sessions/handler.py", "shared/text.py"],
     "audit": ["access/audit/handler.py", "shared/text.py"],
     "tokens": ["access/tokens/handler.py"],
-    "invoices": ["billing/invoices/handler.py", "shared/text.py"],
+    "invoices": ["billing/invoices/handler.py"],
     "payments": ["billing/payments/handler.py", "shared/http.py"],
     "refunds": ["billing/refunds/handler.py"],
     "reports": ["billing/reports/handler.py", "shared/text.py"],
@@ -56,10 +61,10 @@ FIRST_PARTY = {
 # their bytes must never change for the same commit, on any machine. Runtimes without lockfile
 # wheels (python3.13 and later, see README) resolve from the index and have no golden hash here.
 GOLDEN_SHA256 = {
-    "layer:deps": "a5735b253db49ecb2d054825e19a61e149546e94680cd8ff30a2e36e816b072b",
+    "layer:deps": "c44f2b80aa1d76b22a321d9ff1f6d273d9d9148dcbea0ab533d7ddce50588179",
     "function:reports": "bfb41e2cd6f776e7839c9c8c5b728dac67b3a494142e4d924466565b2c5755a4",
-    "function:profiles": "b890a0448ec4749bd4b81fcba6ff34c1fec547fa507ea7d86cd143c4b72575a9",
-    "layer:shared": "06c7f9560a30cb9532d06ff3a8ac11a80f937d0fca2a73b16fb9040b6602ad69",
+    "function:profiles": "344f149aaeee127de5a9c2dd75088da16ee286365836b3d62dfab6e7cd428e26",
+    "layer:shared": "530322769ee4c84db81cbb5745354fe363e414c3f9a9dc8433acfda8c8653862",
 }
 
 # Runs a handler the way Lambda does: only the function (/var/task) and its layers (/opt/python)

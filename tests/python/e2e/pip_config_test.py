@@ -131,10 +131,14 @@ def machine_with(pip_conf: str, base: Path) -> tuple[tuple[str, ...], dict[str, 
     return wrapper, env
 
 
-def build(base: Path, pip_conf: str, caches: Path | None = None) -> tuple[Clone, dict[str, bytes]]:
-    """generate-lockfiles and package :: in a new repository on a machine with this pip config."""
-    repo = new_repo.new_repository(base / "repo", caches or base / "caches", FILES)
-    wrapper, env = machine_with(pip_conf, base)
+def build(repo_root: Path, caches: Path, machine: Path, pip_conf: str) -> dict[str, bytes]:
+    """generate-lockfiles and package :: in a new repository at `repo_root`, on a machine with
+    this pip configuration. Every build uses the same `repo_root`: the README's find-links folder
+    is under the repository, and its path is part of the keys of the processes that resolve."""
+    if repo_root.exists():
+        shutil.rmtree(repo_root)
+    repo = new_repo.new_repository(repo_root, caches, FILES, with_lockfiles=True)
+    wrapper, env = machine_with(pip_conf, machine)
     present = [MACHINE_PIP_CONFS[0], *(c for c in MACHINE_PIP_CONFS[1:] if Path(c).is_file())]
     probe = subprocess.run([*wrapper, "cat", *present], capture_output=True, text=True)
     assert probe.returncode == 0 and probe.stdout == pip_conf * len(present), (
@@ -147,7 +151,7 @@ def build(base: Path, pip_conf: str, caches: Path | None = None) -> tuple[Clone,
     for path in sorted((repo.root / "dist").rglob("*")):
         if path.is_file():
             outputs[str(path.relative_to(repo.root))] = path.read_bytes()
-    return repo, outputs
+    return outputs
 
 
 def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -156,25 +160,25 @@ def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 def test_a_hostile_pip_configuration_changes_nothing(tmp_path: Path) -> None:
-    clean, clean_outputs = build(tmp_path / "clean", pip_conf=clean_pip_conf())
+    repo_root = tmp_path / "their-repo"
+    clean_caches, hostile_caches = tmp_path / "clean-caches", tmp_path / "hostile-caches"
+    clean = build(repo_root, clean_caches, tmp_path / "clean", clean_pip_conf())
     hostile_conf = hostile_pip_conf(tmp_path / "pip-files")
-    hostile, hostile_outputs = build(tmp_path / "hostile", pip_conf=hostile_conf)
+    hostile = build(repo_root, hostile_caches, tmp_path / "hostile", hostile_conf)
 
-    assert "dist/tool.pex" in clean_outputs
-    assert {"dist/src.locked/locked.zip", "dist/src.pinned/pinned.zip"} <= set(clean_outputs)
-    for path, content in clean_outputs.items():
+    assert "dist/tool.pex" in clean
+    assert {"dist/src.locked/locked.zip", "dist/src.pinned/pinned.zip"} <= set(clean)
+    for path in clean:
         if path.endswith(".zip"):
-            names = zipfile.ZipFile(hostile.root / path).namelist()
-            assert "six.py" in names, names
-            six_py = zipfile.ZipFile(hostile.root / path).read("six.py")
+            six_py = zipfile.ZipFile(repo_root / path).read("six.py")
             assert b"FROM_PIP_CONFIG" not in six_py, f"{path} holds a wheel pip.conf pointed at"
-    assert set(hostile_outputs) == set(clean_outputs)
-    differ = sorted(p for p in clean_outputs if clean_outputs[p] != hostile_outputs[p])
+    assert set(hostile) == set(clean)
+    differ = sorted(path for path in clean if clean[path] != hostile[path])
     assert not differ, f"these differ with the hostile pip configuration: {differ}"
 
     # Same cache keys: the hostile machine's build, on the clean build's caches, runs nothing.
     wrapper, env = machine_with(hostile_conf, tmp_path / "hostile-again")
-    again = Clone(hostile.root, clean.caches).pants(
+    again = Clone(repo_root, clean_caches).pants(
         "--stats-log", "package", "::", wrapper=wrapper, extra_env=env
     )
     ran = counters(again)

@@ -150,11 +150,17 @@ def test_only_what_changed_is_planned(workspaces: dict[str, Workspace]) -> None:
     clone.pants("package", "::")
     assert plans(workspaces) == {"access": set(), "billing": set()}
 
-    # A shared file some functions import (not in any layer): exactly those functions.
+    # A shared file: the layer holding it, the functions using that layer (new layer version),
+    # and the functions without that layer that ship their own copy.
     edit_and_package(clone, "src/python/shared/text.py")
     assert plans(workspaces) == {
-        "access": {"function/audit", "function/sessions"},
-        "billing": {"function/invoices", "function/reports"},
+        "access": {"layer/shared", "function/profiles", "function/audit", "function/sessions"},
+        "billing": {
+            "layer/shared",
+            "function/invoices",
+            "function/refunds",
+            "function/reports",
+        },
     }
     for space in workspaces.values():
         space.apply()

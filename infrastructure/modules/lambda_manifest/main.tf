@@ -12,7 +12,18 @@ terraform {
 locals {
   manifest = jsondecode(file(var.manifest_path))
   module   = local.manifest.module
-  use_s3   = var.s3_bucket != null
+  # Through S3: every artifact when var.s3_bucket is set, else those whose target says
+  # upload="s3" (over Lambda's 50 MB direct-upload limit).
+  s3_layers = {
+    for name, layer in local.manifest.layers : name => layer
+    if var.s3_bucket != null || lookup(layer, "upload", "direct") == "s3"
+  }
+  s3_functions = {
+    for name, function in local.manifest.functions : name => function
+    if var.s3_bucket != null || lookup(function, "upload", "direct") == "s3"
+  }
+  # Terraform 1.0 has no preconditions: an artifact that needs S3 without a bucket fails the plan.
+  s3_bucket = var.s3_bucket != null ? var.s3_bucket : file("ERROR: the manifest ${var.manifest_path} has artifacts with upload = \"s3\": set the module's s3_bucket")
 }
 
 resource "aws_iam_role" "lambda" {
@@ -32,19 +43,19 @@ resource "aws_iam_role_policy_attachment" "logs" {
   policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 }
 
-# Only with var.s3_bucket: the key holds the content hash, so a changed ZIP is a new object.
+# The key holds the content hash, so a changed ZIP is a new object.
 resource "aws_s3_object" "layer" {
-  for_each = local.use_s3 ? local.manifest.layers : {}
+  for_each = local.s3_layers
 
-  bucket = var.s3_bucket
+  bucket = local.s3_bucket
   key    = "${var.s3_key_prefix}${local.module}/layers/${each.key}-${each.value.sha256}.zip"
   source = "${var.artifacts_root}/${each.value.filename}"
 }
 
 resource "aws_s3_object" "function" {
-  for_each = local.use_s3 ? local.manifest.functions : {}
+  for_each = local.s3_functions
 
-  bucket = var.s3_bucket
+  bucket = local.s3_bucket
   key    = "${var.s3_key_prefix}${local.module}/functions/${each.key}-${each.value.sha256}.zip"
   source = "${var.artifacts_root}/${each.value.filename}"
 }
@@ -53,9 +64,9 @@ resource "aws_lambda_layer_version" "this" {
   for_each = local.manifest.layers
 
   layer_name               = "${var.name_prefix}${local.module}-${each.key}"
-  filename                 = local.use_s3 ? null : "${var.artifacts_root}/${each.value.filename}"
-  s3_bucket                = local.use_s3 ? var.s3_bucket : null
-  s3_key                   = local.use_s3 ? aws_s3_object.layer[each.key].key : null
+  filename                 = contains(keys(local.s3_layers), each.key) ? null : "${var.artifacts_root}/${each.value.filename}"
+  s3_bucket                = contains(keys(local.s3_layers), each.key) ? local.s3_bucket : null
+  s3_key                   = contains(keys(local.s3_layers), each.key) ? aws_s3_object.layer[each.key].key : null
   source_code_hash         = each.value.source_code_hash
   compatible_runtimes      = each.value.compatible_runtimes
   compatible_architectures = each.value.compatible_architectures
@@ -69,9 +80,9 @@ resource "aws_lambda_function" "this" {
   handler          = each.value.handler
   runtime          = each.value.runtime
   architectures    = each.value.architectures
-  filename         = local.use_s3 ? null : "${var.artifacts_root}/${each.value.filename}"
-  s3_bucket        = local.use_s3 ? var.s3_bucket : null
-  s3_key           = local.use_s3 ? aws_s3_object.function[each.key].key : null
+  filename         = contains(keys(local.s3_functions), each.key) ? null : "${var.artifacts_root}/${each.value.filename}"
+  s3_bucket        = contains(keys(local.s3_functions), each.key) ? local.s3_bucket : null
+  s3_key           = contains(keys(local.s3_functions), each.key) ? aws_s3_object.function[each.key].key : null
   source_code_hash = each.value.source_code_hash
   layers           = [for layer in each.value.layers : aws_lambda_layer_version.this[layer].arn]
   memory_size      = var.memory_size

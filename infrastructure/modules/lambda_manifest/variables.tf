@@ -15,7 +15,7 @@ variable "name_prefix" {
 }
 
 variable "s3_bucket" {
-  description = "Upload the ZIPs to this bucket instead of directly to Lambda (needed above Lambda's 50 MB direct-upload limit). Object keys contain the ZIP's SHA-256, so a new ZIP is a new key."
+  description = "Upload the ZIPs to this bucket instead of directly to Lambda. Without it, only the artifacts whose target says upload=\"s3\" (over Lambda's 50 MB direct-upload limit) go through S3, and they need it set. Object keys contain the ZIP's SHA-256, so a new ZIP is a new key."
   type        = string
   default     = null
 }

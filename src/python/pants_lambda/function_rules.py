@@ -31,6 +31,12 @@ from pants_lambda.layer_rules import (
     LambdaLayerFieldSet,
     artifact_log_lines,
 )
+from pants_lambda.limits import (
+    UNZIPPED_LIMIT,
+    check_direct_upload,
+    check_unzipped_total,
+    share_of_limit,
+)
 from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
@@ -46,13 +52,11 @@ from pants_lambda.target_types import (
     LambdaFunctionLayersField,
     LambdaFunctionOutputPathField,
     LambdaRuntimeField,
+    LambdaUploadField,
 )
-from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
+from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource, with_metadata
 
 logger = logging.getLogger(__name__)
-
-# Lambda's quota on a function and all its layers, unzipped, in bytes.
-UNZIPPED_LIMIT = 262_144_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     layers: LambdaFunctionLayersField
     dependencies: LambdaFunctionDependenciesField
     include_requirements: LambdaFunctionIncludeRequirementsField
+    upload: LambdaUploadField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
 
@@ -334,10 +339,20 @@ async def build_lambda_function(
                     "layers": tuple(layer.address.target_name for layer in layers),
                     "name": address.target_name,
                     "runtime": runtime,
+                    "upload": field_set.upload.value,
                 }
             ),
             description=f"Zip the Lambda function {address}",
         ),
+    )
+    check_direct_upload(address, built, field_set.upload.value)
+    total = check_unzipped_total(
+        address, built, tuple((layer.address, layer.zip) for layer in layers)
+    )
+    # Written after the zip step, so that a layer's new size does not zip the function again.
+    built = await with_metadata(
+        built,
+        {"unzipped_size_with_layers": total, "unzipped_limit_share": share_of_limit(total)},
     )
     return BuiltLambdaFunction(address, built, aws_handler, layers)
 
@@ -357,6 +372,9 @@ async def package_lambda_function(field_set: LambdaFunctionFieldSet) -> BuiltPac
                     f"    Runtime: {function.zip.metadata['runtime']} "
                     f"({function.zip.metadata['architectures'][0]})",  # type: ignore[index]
                     f"    Layers: {layers}",
+                    f"    Unzipped with layers: {function.zip.metadata['unzipped_size_with_layers']:,}"
+                    f" bytes ({function.zip.metadata['unzipped_limit_share']} of Lambda's "
+                    f"{UNZIPPED_LIMIT:,}-byte limit)",
                 ),
             ),
             BuiltPackageArtifact(function.zip.metadata_path),

@@ -15,6 +15,7 @@ from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.limits import check_direct_upload
 from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
@@ -28,6 +29,7 @@ from pants_lambda.target_types import (
     LambdaLayerIncludeSourcesField,
     LambdaLayerOutputPathField,
     LambdaRuntimeField,
+    LambdaUploadField,
 )
 from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
 
@@ -44,6 +46,7 @@ class LambdaLayerFieldSet(PackageFieldSet):
     architecture: LambdaArchitectureField
     include_requirements: LambdaLayerIncludeRequirementsField
     include_sources: LambdaLayerIncludeSourcesField
+    upload: LambdaUploadField
     output_path: LambdaLayerOutputPathField
     resolve: PythonResolveField
 
@@ -158,11 +161,13 @@ async def build_lambda_layer(
                     "compatible_runtimes": runtimes,
                     "kind": "layer",
                     "name": address.target_name,
+                    "upload": field_set.upload.value,
                 }
             ),
             description=f"Zip the Lambda layer {address}",
         ),
     )
+    check_direct_upload(address, built, field_set.upload.value)
     return BuiltLambdaLayer(address, built, runtimes, architecture, installed.dists)
 
 

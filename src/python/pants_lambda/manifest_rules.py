@@ -27,7 +27,7 @@ from pants_lambda.target_types import (
 from pants_lambda.zip_rules import BuiltLambdaZip
 
 # What every artifact's entry holds, on top of its kind's own fields.
-_ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size")
+_ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size", "upload")
 _FUNCTION_KEYS = ("architectures", "handler", "layers", "runtime")
 _LAYER_KEYS = ("compatible_architectures", "compatible_runtimes")
 

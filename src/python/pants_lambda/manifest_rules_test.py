@@ -16,8 +16,9 @@ from pants_lambda.function_rules_test import REPO
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
 
 # The manifest's bytes for the inputs below (it embeds the golden ZIP hashes of
-# function_rules_test.py). Update it only with a deliberate change to the manifest format.
-GOLDEN_MANIFEST_SHA256 = "7dda9fd8bb4877ea7b345699babb05690fdb6549021cac2502d09ef32c5c8a1f"
+# function_rules_test.py). Update it only with a deliberate change to the manifest format (last:
+# each artifact's `upload`).
+GOLDEN_MANIFEST_SHA256 = "396d25e66a336bb915b503c92e6ef724fecf9e94f7f538db80713ebaee0f1b7d"
 
 FUNCTIONS = {
     "src/python/jobs/BUILD": dedent(
@@ -66,6 +67,7 @@ def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> N
         "handler": "app.handler.handler",
         "layers": ["shared"],
         "runtime": "python3.12",
+        "upload": "direct",
         **{k: fn_meta[k] for k in ("sha256", "size", "source_code_hash", "unzipped_size")},
     }
     layer_meta = json.loads(contents["layers.shared/shared.json"])
@@ -74,6 +76,7 @@ def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> N
             "compatible_architectures": ["arm64"],
             "compatible_runtimes": ["python3.12", "python3.13"],
             "filename": "../../dist/layers.shared/shared.zip",
+            "upload": "direct",
             **{k: layer_meta[k] for k in ("sha256", "size", "source_code_hash", "unzipped_size")},
         }
     }

@@ -9,6 +9,7 @@ from pants_lambda import (
     layer_rules,
     manifest_rules,
     requirements_rules,
+    run_rules,
     zip_rules,
 )
 from pants_lambda import target_types as lambda_target_types
@@ -26,4 +27,5 @@ def rules():
         *layer_rules.rules(),
         *function_rules.rules(),
         *manifest_rules.rules(),
+        *run_rules.rules(),
     ]

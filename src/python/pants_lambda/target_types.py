@@ -174,6 +174,21 @@ class LambdaLayerIncludeSourcesField(BoolField):
     )
 
 
+class LambdaUploadField(StringField):
+    alias = "upload"
+    valid_choices = ("direct", "s3")
+    default = "direct"
+    help = help_text(
+        """
+        How the ZIP reaches Lambda: `direct` (Terraform's `filename`, at most 50 MB zipped; a
+        bigger ZIP fails to package) or `s3` (uploaded to a bucket first; the manifest says so and
+        the reference Terraform uploads it to its `s3_bucket`).
+
+        Example: `upload="s3"`.
+        """
+    )
+
+
 class _InRepoOutputPathField(OutputPathField):
     """An output path Terraform can be pointed at: relative, inside `--distdir`."""
 
@@ -211,6 +226,7 @@ class LambdaFunctionTarget(Target):
         LambdaFunctionLayersField,
         LambdaFunctionDependenciesField,
         LambdaFunctionIncludeRequirementsField,
+        LambdaUploadField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
     )
@@ -294,6 +310,7 @@ class LambdaLayerTarget(Target):
         LambdaArchitectureField,
         LambdaLayerIncludeRequirementsField,
         LambdaLayerIncludeSourcesField,
+        LambdaUploadField,
         LambdaLayerOutputPathField,
         PythonResolveField,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,18 @@ async def build_lambda_zip(
             )
         ),
     )
+
+
+async def with_metadata(built: BuiltLambdaZip, extra: dict[str, object]) -> BuiltLambdaZip:
+    """The same ZIP, its JSON description extended with what only a later step knows."""
+    metadata = FrozenDict(sorted({**built.metadata, **extra}.items()))
+    description = json.dumps(thaw(metadata), indent=2, sort_keys=True) + "\n"
+    described, zip_only = await MultiGet(
+        Get(Digest, CreateDigest([FileContent(built.metadata_path, description.encode())])),
+        Get(Digest, DigestSubset(built.digest, PathGlobs([built.zip_path]))),
+    )
+    digest = await Get(Digest, MergeDigests([zip_only, described]))
+    return dataclasses.replace(built, digest=digest, metadata=metadata)
 
 
 def rules():

@@ -55,6 +55,7 @@ class Clone:
         extra_env: dict[str, str] | None = None,
         check: bool = True,
         wrapper: tuple[str, ...] = (),
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess:
         """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store).
 
@@ -84,6 +85,8 @@ class Clone:
             env=env,
             capture_output=True,
             text=True,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             preexec_fn=lambda: os.umask(umask),
         )
         if check and result.returncode != 0:
@@ -91,6 +94,17 @@ class Clone:
                 f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+
+def lambda_outputs(root: Path) -> dict[str, bytes]:
+    """The bytes of every Lambda ZIP, JSON description and manifest under `root`/dist (what
+    Terraform reads; `package ::` also writes the plugin's own wheel)."""
+    dist = root / "dist"
+    return {
+        str(path.relative_to(dist)): path.read_bytes()
+        for path in sorted(dist.rglob("*"))
+        if path.suffix in (".zip", ".json")
+    }
 
 
 def make_clone(base: Path) -> Clone:

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from e2e.clones import Clone, interpreter_for, make_clone
+from e2e.clones import Clone, interpreter_for, lambda_outputs, make_clone
 
 # What each example function returns for an event, whatever runtime it is built for.
 EXPECTED = {
@@ -210,12 +210,7 @@ def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
             path.chmod(path.stat().st_mode & ~0o077)  # A restrictive umask at clone time.
     clone.pants("package", "::", umask=0o077, extra_env={"PYTHONHASHSEED": "12345"})
 
-    def contents(root: Path) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-        }
-
-    first, second = contents(packaged.root / "dist"), contents(clone.root / "dist")
+    first, second = lambda_outputs(packaged.root), lambda_outputs(clone.root)
     assert sorted(first) == sorted(second)
     assert [k for k in first if first[k] != second[k]] == []
     assert len([k for k in first if k.endswith(".zip")]) == 11

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, lambda_outputs, make_clone
 from e2e.remote_cache import buildgrid_server
 
 
@@ -30,10 +30,7 @@ def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 def outputs(clone: Clone) -> dict[str, bytes]:
-    dist = clone.root / "dist"
-    return {
-        str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()
-    }
+    return lambda_outputs(clone.root)
 
 
 @pytest.fixture(scope="module")

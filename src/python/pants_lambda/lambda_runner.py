@@ -1,0 +1,242 @@
+"""Calls a packaged Lambda function the way the Lambda Python runtime does, for `pants run`.
+
+This file runs as a script, with the standard library only, on a CPython of the function's
+runtime started with `-I -S` (no site-packages, no environment), in a fresh folder `run_rules.py`
+fills with the function's and its layers' ZIPs. It:
+
+1. unpacks them into `task/` (Lambda's /var/task) and, in order, `opt/` (/opt);
+2. sets Lambda's environment and `sys.path` (task, opt/python/lib/pythonX.Y/site-packages,
+   opt/python, then the standard library);
+3. imports the handler's module (Lambda's init phase), then calls the handler with the event and
+   a context object, stopping it after `--timeout` seconds;
+4. prints the result as JSON on stdout. The handler's own output goes to stderr, as it would go
+   to CloudWatch Logs.
+
+Exit codes: 0 the handler returned, 1 it raised or timed out (the traceback is on stderr), 2 the
+event or the arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+import uuid
+import zipfile
+
+USAGE_ERROR = 2
+HANDLER_ERROR = 1
+# What Lambda gives a function by default.
+DEFAULT_TIMEOUT = 3.0
+DEFAULT_MEMORY_MB = 128
+DEFAULT_REGION = "us-east-1"
+# The account id of the ARN the context reports: an example value, this is no real account.
+ACCOUNT_ID = "123456789012"
+
+
+class UsageError(Exception):
+    pass
+
+
+class HandlerTimeout(Exception):
+    pass
+
+
+class LambdaContext:
+    """The attributes and methods of the Lambda Python runtime's context object."""
+
+    def __init__(self, name: str, memory_mb: int, region: str, timeout: float) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="pants run <lambda_function> --",
+        description="Call the function's handler under the Lambda layout.",
+    )
+    # Given by run_rules.py.
+    parser.add_argument("--chroot", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--function-zip", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--layer-zip", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--handler", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--runtime", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
+    # The user's, after `--`.
+    parser.add_argument(
+        "--event",
+        help="a JSON file with the event, or `-` to read it from stdin; default: {}",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds the handler may run, as Lambda's timeout (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        help=f"what the context and environment report, in MB (default {DEFAULT_MEMORY_MB})",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable of the function, as Terraform's `environment` sets it",
+    )
+    args = parser.parse_args(argv)
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    return args
+
+
+def read_event(source: str | None) -> object:
+    if source is None:
+        return {}
+    where = "stdin" if source == "-" else source
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as fp:
+                text = fp.read()
+    except OSError as e:
+        raise UsageError(f"cannot read the event from {where}: {e.strerror}") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(
+            f"the event from {where} is not valid JSON: {e.msg} at line {e.lineno}, column "
+            f'{e.colno}. Give a JSON document, e.g. `--event event.json` with {{"id": "u1"}}.'
+        ) from e
+
+
+def unpack(args: argparse.Namespace) -> tuple[str, str]:
+    task = os.path.join(args.chroot, "task")
+    opt = os.path.join(args.chroot, "opt")
+    zipfile.ZipFile(args.function_zip).extractall(task)
+    os.makedirs(opt, exist_ok=True)
+    # Lambda extracts the layers in order, a later one over an earlier one.
+    for layer in args.layer_zip:
+        zipfile.ZipFile(layer).extractall(opt)
+    return task, opt
+
+
+def lambda_environment(
+    args: argparse.Namespace, task: str, opt: str, region: str
+) -> dict[str, str]:
+    env = {
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{args.runtime}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(args.memory),
+        "AWS_LAMBDA_FUNCTION_NAME": args.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{args.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]local",
+        "AWS_REGION": region,
+        "LAMBDA_RUNTIME_DIR": os.path.join(args.chroot, "runtime"),
+        "LAMBDA_TASK_ROOT": task,
+        "LANG": "en_US.UTF-8",
+        "LD_LIBRARY_PATH": os.pathsep.join([os.path.join(opt, "lib"), os.path.join(task, "lib")]),
+        "PATH": os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin", os.path.join(opt, "bin")]),
+        "TZ": ":UTC",
+        "_HANDLER": args.handler,
+    }
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--env takes NAME=VALUE, not {item!r}")
+        env[name] = value
+    return env
+
+
+def lambda_sys_path(task: str, opt: str) -> list[str]:
+    """Lambda's order, then the standard library; nothing from the machine's site-packages."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    stdlib = [p for p in sys.path if p and "site-packages" not in p and not p.startswith(opt)]
+    runner_dir = os.path.dirname(os.path.abspath(__file__))
+    return [
+        task,
+        os.path.join(opt, "python", "lib", version, "site-packages"),
+        os.path.join(opt, "python"),
+        *(p for p in stdlib if os.path.abspath(p) != runner_dir),
+    ]
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise HandlerTimeout()
+
+
+def invoke(handler: str, event: object, context: LambdaContext, timeout: float) -> object:
+    module_name, _, func_name = handler.rpartition(".")
+    # Lambda's init phase: the module's top level runs before the timeout starts.
+    func = getattr(importlib.import_module(module_name), func_name)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return func(event, context)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    try:
+        event = read_event(args.event)
+        task, opt = unpack(args)
+        env = lambda_environment(args, task, opt, region)
+    except UsageError as e:
+        print(f"pants run {args.name}: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[:] = lambda_sys_path(task, opt)
+    context = LambdaContext(args.name, args.memory, region, args.timeout)
+    try:
+        result = invoke(args.handler, event, context, args.timeout)
+    except HandlerTimeout:
+        print(
+            f"pants run {args.name}: Task timed out after {args.timeout:.2f} seconds "
+            "(--timeout)",
+            file=sys.stderr,
+        )
+        return HANDLER_ERROR
+    except Exception:
+        traceback.print_exc()
+        print(f"pants run {args.name}: the handler {args.handler} raised", file=sys.stderr)
+        return HANDLER_ERROR
+    try:
+        print(json.dumps(result))
+    except (TypeError, ValueError) as e:
+        print(
+            f"pants run {args.name}: Lambda cannot marshal the handler's result as JSON: {e}",
+            file=sys.stderr,
+        )
+        return HANDLER_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

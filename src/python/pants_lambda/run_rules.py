@@ -1,0 +1,148 @@
+"""`pants run` for `lambda_function`: the packaged bytes, called the way Lambda calls them.
+
+The run goal materializes the function's ZIP, its layers' ZIPs and `lambda_runner.py` in a fresh
+temporary folder and starts the runner on a local CPython of the function's runtime, found where
+Pants finds every interpreter (`[python-bootstrap].search_path`). Arguments after `--` go to the
+runner: `--event FILE|-`, `--timeout SECONDS`, `--memory MB`, `--env NAME=VALUE`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
+from pants.core.subsystems.python_bootstrap import PythonBootstrap
+from pants.core.util_rules.system_binaries import (
+    BinaryPathRequest,
+    BinaryPaths,
+    BinaryPathTest,
+    SearchPath,
+)
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.platform import Platform
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.target import InvalidFieldException, WrappedTarget, WrappedTargetRequest
+
+from pants_lambda import lambda_runner
+from pants_lambda.function_rules import (
+    BuildLambdaFunctionRequest,
+    BuiltLambdaFunction,
+    LambdaFunctionFieldSet,
+)
+from pants_lambda.target_types import (
+    LambdaArchitectureField,
+    LambdaFunctionHandlerField,
+    LambdaFunctionLayersField,
+    LambdaRuntimeField,
+)
+
+_RUNNER = "__lambda_runner.py"
+_RUNNER_SOURCE = Path(lambda_runner.__file__).read_bytes()
+
+# The Lambda architecture each machine can run.
+_NATIVE_ARCHITECTURE = {
+    Platform.linux_x86_64: "x86_64",
+    Platform.macos_x86_64: "x86_64",
+    Platform.linux_arm64: "arm64",
+    Platform.macos_arm64: "arm64",
+}
+
+
+class LambdaRunError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LambdaFunctionRunFieldSet(RunFieldSet):
+    required_fields = (LambdaFunctionHandlerField, LambdaFunctionLayersField)
+    run_in_sandbox_behavior = RunInSandboxBehavior.NOT_SUPPORTED
+
+    handler: LambdaFunctionHandlerField
+    runtime: LambdaRuntimeField
+    architecture: LambdaArchitectureField
+
+
+async def _find_runtime_interpreter(
+    field_set: LambdaFunctionRunFieldSet, runtime: str, bootstrap: PythonBootstrap
+) -> str:
+    name = runtime  # Lambda's runtime names are the interpreters' names: python3.12.
+    found = await Get(
+        BinaryPaths,
+        BinaryPathRequest(
+            binary_name=name,
+            search_path=SearchPath(bootstrap.interpreter_search_paths),
+            test=BinaryPathTest(
+                ["-c", "import sys; sys.exit(sys.implementation.name != 'cpython')"],
+                fingerprint_stdout=False,
+            ),
+        ),
+    )
+    if not found.first_path:
+        searched = ", ".join(bootstrap.interpreter_search_paths) or "(nothing)"
+        raise LambdaRunError(
+            f"{field_set.address} runs on {runtime}, and no CPython {runtime[len('python'):]} "
+            f"was found to run it with. Pants looks for `{name}` in "
+            f"`[python-bootstrap].search_path` (`<PYENV>` is pyenv's versions, `<PATH>` your "
+            f"PATH), here: {searched}. Install it (e.g. `pyenv install "
+            f"{runtime[len('python'):]}`) or add its folder to that option."
+        )
+    return found.first_path.path
+
+
+@rule(desc="Run a Lambda function under the Lambda layout")
+async def run_lambda_function(
+    field_set: LambdaFunctionRunFieldSet, bootstrap: PythonBootstrap, platform: Platform
+) -> RunRequest:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(field_set.address, description_of_origin="`pants run`"),
+    )
+    function = await Get(
+        BuiltLambdaFunction,
+        BuildLambdaFunctionRequest(LambdaFunctionFieldSet.create(wrapped.target)),
+    )
+    metadata = function.zip.metadata
+    runtime = str(metadata["runtime"])
+    (architecture,) = metadata["architectures"]  # type: ignore[misc]
+    native = _NATIVE_ARCHITECTURE.get(platform)
+    if architecture != native:
+        raise InvalidFieldException(
+            f"{field_set.address} is built for {architecture} (field "
+            f"`{LambdaArchitectureField.alias}`), and this machine runs {native or platform.value}"
+            f": its compiled dependencies cannot load here. Run it on an {architecture} machine, "
+            f'or set `{LambdaArchitectureField.alias}="{native}"` while trying it locally.'
+        )
+    # The user's region, if any, as the Lambda environment's AWS_REGION.
+    aws_env = await Get(
+        EnvironmentVars, EnvironmentVarsRequest(["AWS_REGION", "AWS_DEFAULT_REGION"])
+    )
+    interpreter = await _find_runtime_interpreter(field_set, runtime, bootstrap)
+    runner = await Get(Digest, CreateDigest([FileContent(_RUNNER, _RUNNER_SOURCE)]))
+    digest = await Get(
+        Digest,
+        MergeDigests(
+            [runner, function.zip.digest, *(layer.zip.digest for layer in function.layers)]
+        ),
+    )
+    return RunRequest(
+        digest=digest,
+        args=(
+            interpreter,
+            "-I",
+            "-S",
+            f"{{chroot}}/{_RUNNER}",
+            "--chroot={chroot}",
+            f"--function-zip={{chroot}}/{function.zip.zip_path}",
+            *(f"--layer-zip={{chroot}}/{layer.zip.zip_path}" for layer in function.layers),
+            f"--handler={function.handler}",
+            f"--runtime={runtime}",
+            f"--name={field_set.address.target_name}",
+        ),
+        extra_env={name: value for name, value in aws_env.items() if value},
+    )
+
+
+def rules():
+    return [*collect_rules(), *LambdaFunctionRunFieldSet.rules()]

@@ -5,6 +5,8 @@ Add `pants_lambda` to `[GLOBAL].backend_packages` (with `pants.backend.python`).
 
 from pants_lambda import (
     closure_rules,
+    drift_rules,
+    drift_subsystem,
     function_rules,
     layer_rules,
     manifest_rules,
@@ -28,4 +30,6 @@ def rules():
         *function_rules.rules(),
         *manifest_rules.rules(),
         *run_rules.rules(),
+        *drift_subsystem.rules(),
+        *drift_rules.rules(),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +119,14 @@ def interpreter_for(runtime: str) -> str | None:
     for candidate in sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}")):
         return candidate
     return shutil.which(f"python{version}")
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Stops a process started with `start_new_session=True`, and everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,160 @@
+"""After deploy: `./pants lambda-drift` against a real AWS API (moto's server, on 127.0.0.1), and a
+rollback (check out, package, apply) proven with Terraform and the drift check.
+
+The example's manifests are deployed as the reference Terraform deploys them (an IAM role, layer
+versions, functions wired to them), then the deployment and the checkout drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e import moto
+from e2e.clones import Clone, lambda_outputs, make_clone, stop_process_group
+from e2e.incremental_test import git
+from e2e.terraform_test import MODULES, Workspace
+
+PREFIX = "test-"
+DEPLOY = Path(__file__).with_name("deploy.py")
+# The artifacts that ship src/python/shared/text.py, once it is edited.
+SHIP_TEXT = {
+    "access/layer/shared": "changed",
+    "billing/layer/shared": "changed",
+    "access/function/audit": "changed",
+    "access/function/sessions": "changed",
+    "billing/function/reports": "changed",
+}
+LINE = re.compile(r"^(\w+)\s+(function|layer)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
+
+
+def drift(clone: Clone, endpoint: str) -> tuple[int, dict[str, str], str]:
+    """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-drift`."""
+    result = clone.pants(
+        "lambda-drift",
+        f"--name-prefix={PREFIX}",
+        f"--endpoint-url={endpoint}",
+        "infrastructure::",
+        check=False,
+        extra_env=moto.FAKE_CREDENTIALS,
+    )
+    statuses = {
+        f"{module}/{kind}/{key}": status.split(" (")[0]
+        for module, kind, key, _, status in LINE.findall(result.stdout)
+    }
+    return result.returncode, statuses, result.stderr
+
+
+def drifted(statuses: dict[str, str]) -> dict[str, str]:
+    return {artifact: status for artifact, status in statuses.items() if status != "in sync"}
+
+
+def boto3_script(python: Path, *args: str) -> None:
+    subprocess.run(
+        [str(python), str(DEPLOY), *args],
+        check=True,
+        env={"PATH": "/usr/bin:/bin", **moto.FAKE_CREDENTIALS},
+    )
+
+
+@pytest.fixture(scope="module")
+def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a virtualenv with moto's server and boto3."""
+    return moto.install(tmp_path_factory.mktemp("moto") / "venv")
+
+
+def test_drift_after_deploy_edit_update_delete_and_outage(python: Path, tmp_path: Path) -> None:
+    clone = make_clone(tmp_path / "clone")
+    clone.pants("package", "infrastructure::")
+    with moto.moto_server(python, tmp_path / "moto.log") as (endpoint, server):
+        boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
+
+        # 1. Just deployed: everything in sync.
+        code, statuses, stderr = drift(clone, endpoint)
+        assert code == 0 and len(statuses) == 13 and not drifted(statuses), (statuses, stderr)
+
+        # 2. A shared file edited: exactly the artifacts shipping it (the `shared` layer of both
+        # modules, and the functions without that layer) are `changed`.
+        text = clone.root / "src/python/shared/text.py"
+        original = text.read_text()
+        text.write_text(original + "\n# edited by drift_test\n")
+        code, statuses, _ = drift(clone, endpoint)
+        assert code == 1
+        assert drifted(statuses) == SHIP_TEXT
+        text.write_text(original)
+
+        # 3. One function updated by hand in AWS.
+        other_zip = clone.root / "dist/src.python.billing.refunds/refunds.zip"
+        boto3_script(python, "update", endpoint, f"{PREFIX}access-profiles", str(other_zip))
+        code, statuses, _ = drift(clone, endpoint)
+        assert code == 1 and drifted(statuses) == {"access/function/profiles": "changed"}
+
+        # 4. One function deleted.
+        boto3_script(python, "delete", endpoint, f"{PREFIX}billing-payments")
+        code, statuses, _ = drift(clone, endpoint)
+        assert code == 1
+        assert drifted(statuses) == {
+            "access/function/profiles": "changed",
+            "billing/function/payments": "not deployed",
+        }
+
+        # 5. The API is gone: one clear line, non-zero, no traceback.
+        stop_process_group(server)
+        code, statuses, stderr = drift(clone, endpoint)
+        assert code == 2 and not statuses
+        assert f'Could not connect to the endpoint URL: "{endpoint}/' in stderr, stderr
+        assert "Traceback" not in stderr
+
+
+def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path) -> None:
+    clone = make_clone(tmp_path / "clone")
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "A")
+    clone.pants("package", "::")
+    built_a = lambda_outputs(clone.root)
+    spaces = {m: Workspace(clone, m, tmp_path / f"tf-{m}") for m in MODULES}
+    for space in spaces.values():
+        space.apply()
+
+    # Commit B: a shared file and a handler changed; packaged, applied and deployed.
+    for relpath in ("src/python/shared/text.py", "src/python/billing/payments/handler.py"):
+        path = clone.root / relpath
+        path.write_text(path.read_text() + "\n# commit B\n")
+    git(clone, "commit", "-q", "-am", "B")
+    clone.pants("package", "::")
+    built_b = lambda_outputs(clone.root)
+    forward = {m: space.planned_changes() for m, space in spaces.items()}
+    for space in spaces.values():
+        space.apply()
+
+    # Rollback: check out A, package, and Terraform plans exactly what B changed, back.
+    git(clone, "checkout", "-q", "HEAD~1")
+    clone.pants("package", "::")
+    assert (
+        lambda_outputs(clone.root) == built_a
+    ), "the rebuilt commit A differs from its first build"
+    assert {m: space.planned_changes() for m, space in spaces.items()} == forward
+    changed_zips = {
+        path for path in built_a if path.endswith(".zip") and built_a[path] != built_b[path]
+    }
+    assert changed_zips == {
+        "layers.shared/shared.zip",
+        "src.python.access.audit/audit.zip",
+        "src.python.access.sessions/sessions.zip",
+        "src.python.billing.reports/reports.zip",
+        "src.python.billing.payments/payments.zip",
+    }
+
+    # Against the deployment of B, the drift check names exactly the artifacts B changed.
+    git(clone, "checkout", "-q", "main")
+    clone.pants("package", "infrastructure::")
+    with moto.moto_server(python, tmp_path / "moto.log") as (endpoint, _):
+        boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
+        git(clone, "checkout", "-q", "HEAD~1")
+        code, statuses, _ = drift(clone, endpoint)
+    assert code == 1
+    assert drifted(statuses) == {**SHIP_TEXT, "billing/function/payments": "changed"}

@@ -1,0 +1,82 @@
+"""A real AWS API for tests: moto's server from PyPI, on 127.0.0.1, with boto3 beside it.
+
+Installed into a virtualenv of the test's own (CPython 3.11) and stopped by PID; never mocked. A
+machine that cannot install it fails the test with pip's output. `deploy.py` runs in the same
+virtualenv to deploy ZIPs the way the reference Terraform does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from e2e.clones import interpreter_for, stop_process_group
+
+REQUIREMENTS = ("moto[server]==5.2.5", "boto3==1.44.5")
+# What boto3 needs to sign requests to moto; moto accepts any keys.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def install(venv: Path) -> Path:
+    """A virtualenv with moto's server and boto3; returns its python."""
+    python = interpreter_for("python3.11")
+    assert python, "moto's server runs on CPython 3.11 here, and none was found"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    # The machine's pip configuration applies to this test tool; the CA bundle Pants got too.
+    env = {k: v for k, v in os.environ.items() if k != "PIP_CONFIG_FILE"}
+    cert = os.environ.get("PANTS_CA_CERTS_PATH")
+    pip = subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        + ([f"--cert={cert}"] if cert else [])
+        + list(REQUIREMENTS),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert pip.returncode == 0, f"could not install {REQUIREMENTS} from PyPI:\n{pip.stderr}"
+    return venv / "bin/python"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def moto_server(python: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Starts moto's server on a free loopback port; yields its endpoint URL and process."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(python), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"moto's server did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+        yield url, server
+    finally:
+        stop_process_group(server)

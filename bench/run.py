@@ -159,6 +159,10 @@ search_path = ["<PYENV>", "<PATH>"]
 init_files = "content_only"
 use_rust_parser = true
 
+[subprocess-environment]
+# Both sides: pip reads no machine pip.conf (a constraint there breaks `pex --lock` builds).
+env_vars.add = ["PIP_CONFIG_FILE=/dev/null"]
+
 {backend_section}"""
 
 
@@ -274,7 +278,8 @@ def copy_launcher_and_lockfile(dest: Path) -> None:
 
 
 def copy_plugin(dest: Path) -> None:
-    """The plugin's sources without its tests, where README.md tells users to put them."""
+    """The plugin's sources without its tests, loaded through `pythonpath` as this repository
+    loads them: the same code as the wheel README.md installs, without building it."""
     source = REPO / "src/python/pants_lambda"
     target = dest / "pants-plugins/pants_lambda"
     target.mkdir(parents=True, exist_ok=True)

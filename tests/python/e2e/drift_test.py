@@ -31,7 +31,9 @@ SHIP_TEXT = {
 LINE = re.compile(r"^(\w+)\s+(function|layer)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
 
 
-def drift(clone: Clone, endpoint: str) -> tuple[int, dict[str, str], str]:
+def drift(
+    clone: Clone, endpoint: str, aws_env: dict[str, str] = moto.FAKE_CREDENTIALS
+) -> tuple[int, dict[str, str], str]:
     """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-drift`."""
     result = clone.pants(
         "lambda-drift",
@@ -39,7 +41,7 @@ def drift(clone: Clone, endpoint: str) -> tuple[int, dict[str, str], str]:
         f"--endpoint-url={endpoint}",
         "infrastructure::",
         check=False,
-        extra_env=moto.FAKE_CREDENTIALS,
+        extra_env=aws_env,
     )
     statuses = {
         f"{module}/{kind}/{key}": status.split(" (")[0]
@@ -100,6 +102,17 @@ def test_drift_after_deploy_edit_update_delete_and_outage(python: Path, tmp_path
             "access/function/profiles": "changed",
             "billing/function/payments": "not deployed",
         }
+
+        # No credentials anywhere (environment, ~/.aws, instance metadata): one clear line.
+        (tmp_path / "empty-home").mkdir()
+        no_credentials = {
+            "HOME": str(tmp_path / "empty-home"),
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        code, statuses, stderr = drift(clone, endpoint, no_credentials)
+        assert code == 2 and not statuses
+        assert "Unable to locate credentials" in stderr and "Traceback" not in stderr, stderr
 
         # 5. The API is gone: one clear line, non-zero, no traceback.
         stop_process_group(server)

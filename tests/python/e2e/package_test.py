@@ -243,7 +243,8 @@ def test_conflicting_versions_fail_without_writing_anything(
         '                layers=["layers/deps"], resolve="legacy")\n'
     )
     resolves = "--python-resolves={'lambda': '3rdparty/python/lambda.lock', "
-    resolves += "'pants-plugins': '3rdparty/python/pants-plugins.lock', 'legacy': 'legacy.lock'}"
+    resolves += "'pants-plugins': '3rdparty/python/pants-plugins.lock', "
+    resolves += "'boto3': 'src/python/pants_lambda/boto3.lock', 'legacy': 'legacy.lock'}"
     clone.pants(resolves, "generate-lockfiles", "--resolve=legacy")
     result = clone.pants(resolves, "package", "::", check=False)
     assert result.returncode != 0

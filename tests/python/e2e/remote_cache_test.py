@@ -46,7 +46,13 @@ def writer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Clone, dict[str, i
     assert written["remote_cache_write_errors"] == 0, written
     # Pants reports cache failures as warnings and exits 0: the counters are the evidence.
     assert read["remote_cache_requests"] > 0, read
-    assert read["remote_cache_requests_cached"] == read["remote_cache_requests"], read
+    # Every lookup hits. Pants starts a process locally while it asks the cache and keeps whichever
+    # finishes first, so a tiny zip step can beat its own (successful) remote lookup.
+    served = (
+        read["remote_cache_requests_cached"]
+        + read["remote_cache_speculation_local_completed_first"]
+    )
+    assert served == read["remote_cache_requests"], {k: v for k, v in read.items() if "remote" in k}
     assert read["remote_cache_read_errors"] == 0, read
     assert outputs(reader) == outputs(clone)
     return clone, read

@@ -49,6 +49,30 @@ class Clone:
     root: Path
     caches: Path
 
+    def command(self, *args: str) -> list[str]:
+        """`./pants` with the clone's own caches and no ~/.pants.rc: only the repository's
+        pants.toml and `args` count."""
+        return [
+            "./pants",
+            "--no-dynamic-ui",
+            "--no-pantsrc",
+            f"--local-store-dir={self.caches}/lmdb_store",
+            f"--named-caches-dir={self.caches}/named_caches",
+            f"--pants-workdir={self.caches}/workdir",
+            *args,
+        ]
+
+    @staticmethod
+    def env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        """What the launcher gets from the test's environment, plus `extra_env`."""
+        env = {
+            key: os.environ[key]
+            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME", "PANTS_CA_CERTS_PATH")
+            if key in os.environ
+        }
+        env.update(extra_env or {})
+        return env
+
     def pants(
         self,
         *args: str,
@@ -62,28 +86,11 @@ class Clone:
 
         `wrapper` is a command prefix that execs its arguments, e.g. to run in another namespace.
         """
-        env = {
-            key: os.environ[key]
-            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME", "PANTS_CA_CERTS_PATH")
-            if key in os.environ
-        }
-        env.update(extra_env or {})
-        cmd = [
-            *wrapper,
-            # No pantsd, and no ~/.pants.rc: only the repository's pants.toml and `args` count.
-            "./pants",
-            "--no-pantsd",
-            "--no-dynamic-ui",
-            "--no-pantsrc",
-            f"--local-store-dir={self.caches}/lmdb_store",
-            f"--named-caches-dir={self.caches}/named_caches",
-            f"--pants-workdir={self.caches}/workdir",
-            *args,
-        ]
+        cmd = [*wrapper, *self.command("--no-pantsd", *args)]
         result = subprocess.run(
             cmd,
             cwd=self.root,
-            env=env,
+            env=self.env(extra_env),
             capture_output=True,
             text=True,
             input=stdin,

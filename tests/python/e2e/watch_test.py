@@ -60,29 +60,12 @@ def clone(tmp_path_factory: pytest.TempPathFactory):
 
 def test_loop_rebuilds_only_the_edited_function(clone: Clone, tmp_path: Path) -> None:
     log = tmp_path / "loop.log"
-    env = {
-        k: os.environ[k]
-        for k in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME")
-        if k in os.environ
-    }
-    if "PANTS_CA_CERTS_PATH" in os.environ:
-        env["PANTS_CA_CERTS_PATH"] = os.environ["PANTS_CA_CERTS_PATH"]
     with log.open("w") as out:
         loop = subprocess.Popen(
-            [
-                "./pants",
-                "--pantsd",  # --loop needs pantsd, which watches the files.
-                "--loop",
-                "--no-dynamic-ui",
-                "--no-pantsrc",
-                f"--local-store-dir={clone.caches}/lmdb_store",
-                f"--named-caches-dir={clone.caches}/named_caches",
-                f"--pants-workdir={clone.caches}/workdir",
-                "package",
-                "::",
-            ],
+            # --loop needs pantsd, which watches the files.
+            clone.command("--pantsd", "--loop", "package", "::"),
             cwd=clone.root,
-            env=env,
+            env=clone.env(),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

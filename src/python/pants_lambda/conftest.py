@@ -23,7 +23,7 @@ from pants_lambda import register
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
-from pants_lambda.requirements_rules import PIP_CONFIG_ISOLATION
+from pants_lambda.pip_isolation import PIP_CONFIG_ISOLATION
 
 
 @pytest.fixture

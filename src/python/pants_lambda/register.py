@@ -10,6 +10,7 @@ from pants_lambda import (
     function_rules,
     layer_rules,
     manifest_rules,
+    platform_lock,
     requirements_rules,
     run_rules,
     zip_rules,
@@ -25,6 +26,7 @@ def rules():
     return [
         *closure_rules.rules(),
         *requirements_rules.rules(),
+        *platform_lock.rules(),
         *zip_rules.rules(),
         *layer_rules.rules(),
         *function_rules.rules(),

@@ -7,13 +7,12 @@ never re-resolves anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from pex.interpreter_constraints import COMPATIBLE_PYTHON_VERSIONS
-
 from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PexLayout
@@ -50,40 +49,26 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
-from pants_lambda.platforms import RUNTIMES, complete_platform_json
+from pants_lambda.pip_isolation import check_pip_isolation
+from pants_lambda.platform_lock import (
+    PlatformLockMetadata,
+    admitted_runtimes,
+    needs_platform_lock,
+    platform_lock_path,
+    platform_name,
+    regenerate_command,
+    resolve_interpreter_constraints,
+)
+from pants_lambda.platforms import complete_platform_json
 
 _PLATFORM_FILE = "__lambda_platform.json"
 _SITE_PACKAGES = "site-packages"
 _REQUIREMENTS_PEX = "lambda-requirements.pex"
 _LOCKED_SUBSET = "__lambda_locked_requirements.txt"
 
-# The Python versions whose wheels pex puts into a universal lockfile. Pex 2.1.137 stops at 3.12,
-# so its lockfiles carry no cp313/cp314 wheels; newer runtimes resolve from the index instead, with
-# every version pinned to the lockfile's.
-LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTHON_VERSIONS)
-
 
 class LambdaRequirementsError(Exception):
     pass
-
-
-# What makes pip load no configuration file at all, whatever the machine has in /etc/pip.conf,
-# /etc/xdg/pip/pip.conf or a user's pip.conf (pex's `--isolated` still reads the global ones).
-PIP_CONFIG_ISOLATION = "PIP_CONFIG_FILE=/dev/null"
-
-
-def check_pip_isolation(env: SubprocessEnvironmentVars, description_of_origin: str) -> None:
-    """Pip configuration is in no cache key, so it must not decide what gets resolved."""
-    if env.vars.get("PIP_CONFIG_FILE") != "/dev/null":
-        raise LambdaRequirementsError(
-            f"Resolving the third-party requirements of {description_of_origin} would let this "
-            "machine's pip configuration (constraints, find-links, extra indexes) decide what "
-            "goes into the ZIP, and no cache key covers it. Add to pants.toml:\n\n"
-            f'[subprocess-environment]\nenv_vars.add = ["{PIP_CONFIG_ISOLATION}"]\n\n'
-            "Indexes and find-links then come from [python-repos] only; give a TLS proxy's CA "
-            "bundle to Pants with [GLOBAL].ca_certs_path (the `./pants` launcher does it from "
-            "SSL_CERT_FILE or pip's `cert` setting)."
-        )
 
 
 # The resolve name Pants gives every target when `[python].enable_resolves` is false.
@@ -197,6 +182,9 @@ async def _export_locked_subset(
     """What the lockfile pins for these requirements on this platform, as a requirements file
     with every artifact's `--hash`.
 
+    The artifacts come from the resolve's lockfile, or, for runtimes newer than its wheels, from
+    its Lambda platform lockfile (see platform_lock.py).
+
     Pants would hand pex the lockfile itself (`pex --lock`), but pex 2.1.137 then checks each
     locked artifact's Requires-Python against the interpreter running pex, Pants' own CPython 3.9,
     instead of the target platform (pex-tool/pex#2395, fixed in pex 2.3.1): every wheel requiring
@@ -228,16 +216,19 @@ async def _export_locked_subset(
             python_setup=python_setup,
             resolve_config=config,
         )
-    input_digest = await Get(
-        Digest, MergeDigests([complete_platforms.digest, loaded.lockfile_digest])
-    )
+    lock_digest, lock_path, lock_url = loaded.lockfile_digest, loaded.lockfile_path, lockfile.url
+    regenerate = f"pants generate-lockfiles --resolve={request.resolve}"
+    if needs_platform_lock(request.runtime):
+        lock_digest, lock_path, lock_url = await _platform_lock(request, lockfile.url, python_setup)
+        regenerate = regenerate_command(request.resolve)
+    input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, lock_digest]))
     result = await Get(
         FallibleProcessResult,
         PexCliProcess(
             subcommand=("lock", "export-subset"),
             extra_args=(
                 "--lock",
-                loaded.lockfile_path,
+                lock_path,
                 "--format",
                 "pip",
                 "--output",
@@ -248,7 +239,7 @@ async def _export_locked_subset(
                 *request.requirements,
             ),
             additional_input_digest=input_digest,
-            description=f"Pin {len(request.requirements)} requirements from {lockfile.url}",
+            description=f"Pin {len(request.requirements)} requirements from {lock_url}",
             output_files=(_LOCKED_SUBSET,),
         ),
     )
@@ -256,12 +247,64 @@ async def _export_locked_subset(
         raise LambdaRequirementsError(
             f"The third-party requirements of {request.description_of_origin} "
             f"({', '.join(request.requirements)}) cannot be pinned for {request.runtime} "
-            f"{request.architecture} from the lockfile {lockfile.url} of the resolve "
-            f"`{request.resolve}`:\n{result.stderr.decode().strip()}\n"
-            "If a requirement changed since the lockfile was generated, run "
-            f"`pants generate-lockfiles --resolve={request.resolve}`."
+            f"{request.architecture} from the lockfile {lock_url}:\n"
+            f"{result.stderr.decode().strip()}\n"
+            f"If a requirement changed since the lockfile was generated, run `{regenerate}`."
         )
     return result.output_digest
+
+
+_PLATFORM_LOCK = "__lambda_platforms.lock"
+
+
+async def _platform_lock(
+    request: InstallLambdaRequirementsRequest, lockfile: str, python_setup: PythonSetup
+) -> tuple[Digest, str, str]:
+    """The platform's Lambda platform lockfile, checked to be current for these requirements."""
+    platform = platform_name(request.runtime, request.architecture)
+    path = platform_lock_path(lockfile, platform)
+    regenerate = regenerate_command(request.resolve)
+    contents = await Get(DigestContents, PathGlobs([lockfile, path]))
+    by_path = {content.path: content.content for content in contents}
+    if path not in by_path:
+        if request.runtime not in admitted_runtimes(
+            resolve_interpreter_constraints(python_setup, request.resolve)
+        ):
+            raise LambdaRequirementsError(
+                f"{request.description_of_origin} builds for {request.runtime}, which the "
+                f"interpreter constraints of its resolve `{request.resolve}` exclude, so no "
+                f"lockfile can hold its wheels. Let them admit {request.runtime} "
+                "(`[python.resolves_to_interpreter_constraints]` or "
+                f"`[python].interpreter_constraints`), then run `{regenerate}`."
+            )
+        raise LambdaRequirementsError(
+            f"{request.description_of_origin} needs the {platform} wheels of the resolve "
+            f"`{request.resolve}`. Its lockfile {lockfile} holds none (pex 2.1.137 locks wheels "
+            f"up to CPython 3.12 only): they are hash-locked in {path}, which does not exist. "
+            f"Run `{regenerate}` and commit {path}."
+        )
+    metadata = PlatformLockMetadata.parse(by_path[path], path, regenerate)
+    if metadata.lockfile_sha256 != hashlib.sha256(by_path.get(lockfile, b"")).hexdigest():
+        raise LambdaRequirementsError(
+            f"The Lambda platform lockfile {path} is stale: {lockfile} changed since the two "
+            f"were generated together, so its wheels may not be the versions {lockfile} pins "
+            f"({request.description_of_origin} needs them). Run `{regenerate}`: it regenerates "
+            "both files."
+        )
+    unlocked = sorted(set(request.requirements) - set(metadata.requirements))
+    if unlocked:
+        raise LambdaRequirementsError(
+            f"The Lambda platform lockfile {path} is stale: {request.description_of_origin} "
+            f"needs {', '.join(unlocked)} on {platform}, and the lockfile was generated before "
+            f"that (it locks {', '.join(metadata.requirements)}). Run `{regenerate}`."
+        )
+    digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(_PLATFORM_LOCK, strip_comments_from_pex_json_lockfile(by_path[path]))]
+        ),
+    )
+    return digest, _PLATFORM_LOCK, path
 
 
 @rule(desc="Install Lambda requirements")
@@ -290,15 +333,14 @@ async def install_lambda_requirements(
     pins = await Get(
         PinnedVersions, PinnedVersionsRequest(request.resolve, request.description_of_origin)
     )
-    locked = request.resolve != NO_RESOLVE
-    if locked and RUNTIMES[request.runtime].python_version in LOCKFILE_PYTHON_VERSIONS:
+    if request.resolve != NO_RESOLVE:
         # Exactly the locked artifacts, hash-checked; no resolving of our own.
         pinned = await _export_locked_subset(request, complete_platforms, python_setup)
         requirements = PexRequirements(description_of_origin=request.description_of_origin)
         extra_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")
     else:
-        # From [python-repos], every version pinned to the lockfile's or, without resolves, to
-        # the constraints file's (if any).
+        # Without resolves: from [python-repos], every version pinned to the constraints file's
+        # (if any).
         pinned = EMPTY_DIGEST
         requirements = PexRequirements(
             request.requirements,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -41,17 +42,35 @@ from pants.core.goals.generate_lockfiles import (
     UserGenerateLockfiles,
 )
 from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
+from pants.engine.addresses import Address
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+    Paths,
+)
+from pants.engine.internals.synthetic_targets import SyntheticAddressMaps, SyntheticTargetsRequest
+from pants.engine.internals.target_adaptor import TargetAdaptor
 from pants.engine.process import ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import AllTargets
+from pants.engine.target import (
+    AllTargets,
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 from pants.engine.unions import UnionRule
 from pants.util.docutil import bin_name
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
 from pants_lambda.pip_isolation import check_pip_isolation
-from pants_lambda.platforms import RUNTIMES, complete_platform_json
+from pants_lambda.platforms import ARCHITECTURES, RUNTIMES, complete_platform_json
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -400,10 +419,114 @@ async def generate_platform_locks(
     )
 
 
+# Lambda targets depend on their platforms' lockfiles, as Pants' requirement targets depend on their
+# resolve's lockfile: through synthetic `_lockfiles` targets, so that `--changed-since` selects the
+# artifacts whose platform lockfile changed. Only existing files get one: a missing file is the
+# build's clear error, not Pants' "file does not exist".
+
+
+def synthetic_target_name(resolve: str, platform: str) -> str:
+    return f"_{resolve}_{platform}_lockfile"
+
+
+def candidate_platform_locks(python_setup: PythonSetup) -> dict[str, tuple[str, str]]:
+    """Every path a Lambda platform lockfile may have -> (resolve, platform)."""
+    if not (python_setup.enable_resolves and python_setup.enable_lockfile_targets):
+        return {}
+    return {
+        platform_lock_path(lockfile, platform_name(runtime, architecture)): (
+            resolve,
+            platform_name(runtime, architecture),
+        )
+        for resolve, lockfile in python_setup.resolves.items()
+        for runtime in admitted_runtimes(resolve_interpreter_constraints(python_setup, resolve))
+        for architecture in ARCHITECTURES
+    }
+
+
+@dataclass(frozen=True)
+class LambdaPlatformLockTargetsRequest(SyntheticTargetsRequest):
+    path: str = SyntheticTargetsRequest.SINGLE_REQUEST_FOR_ALL_TARGETS
+
+
+@rule
+async def platform_lock_synthetic_targets(
+    request: LambdaPlatformLockTargetsRequest, python_setup: PythonSetup
+) -> SyntheticAddressMaps:
+    candidates = candidate_platform_locks(python_setup)
+    existing = await Get(Paths, PathGlobs(candidates))
+    by_dir: dict[str, list[TargetAdaptor]] = {}
+    for path in sorted(existing.files):
+        resolve, platform = candidates[path]
+        by_dir.setdefault(os.path.dirname(path), []).append(
+            TargetAdaptor(
+                "_lockfiles",
+                name=synthetic_target_name(resolve, platform),
+                sources=[os.path.basename(path)],
+                __description_of_origin__=f"the Lambda platform lockfile {path}",
+            )
+        )
+    return SyntheticAddressMaps.for_targets_request(
+        request,
+        [
+            (os.path.join(folder, "BUILD.lambda-platform-lockfiles"), tuple(adaptors))
+            for folder, adaptors in sorted(by_dir.items())
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class PlatformLockDependencyFieldSet(FieldSet):
+    required_fields = (LambdaRuntimeField, LambdaArchitectureField, PythonResolveField)
+
+    runtime: LambdaRuntimeField
+    architecture: LambdaArchitectureField
+    resolve: PythonResolveField
+
+
+class InferPlatformLockDependency(InferDependenciesRequest):
+    infer_from = PlatformLockDependencyFieldSet
+
+
+@rule(desc="Infer a Lambda target's dependency on its platform lockfile")
+async def infer_platform_lock_dependency(
+    request: InferPlatformLockDependency, python_setup: PythonSetup, subsystem: LambdaSubsystem
+) -> InferredDependencies:
+    target = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(request.field_set.address, description_of_origin="pants-lambda"),
+    )
+    tgt = target.target
+    runtimes: tuple[str, ...] = ()
+    if tgt.has_field(LambdaCompatibleRuntimesField):
+        runtimes = tgt[LambdaCompatibleRuntimesField].value or ()
+    runtimes = runtimes or (subsystem.runtime_or_default(request.field_set.runtime.value),)
+    architecture = subsystem.architecture_or_default(request.field_set.architecture.value)
+    resolve = request.field_set.resolve.normalized_value(python_setup)
+    lockfile = python_setup.resolves.get(resolve)
+    candidates = candidate_platform_locks(python_setup)
+    wanted = [
+        platform_lock_path(lockfile, platform_name(runtime, architecture))
+        for runtime in runtimes
+        if lockfile and runtime in RUNTIMES and needs_platform_lock(runtime)
+    ]
+    existing = await Get(Paths, PathGlobs([path for path in wanted if path in candidates]))
+    return InferredDependencies(
+        Address(
+            os.path.dirname(path),
+            target_name=synthetic_target_name(*candidates[path]),
+            relative_file_path=os.path.basename(path),
+        )
+        for path in sorted(existing.files)
+    )
+
+
 def rules():
     return [
         *collect_rules(),
         UnionRule(KnownUserResolveNamesRequest, KnownLambdaPlatformLocksRequest),
         UnionRule(RequestedUserResolveNames, RequestedLambdaPlatformLocks),
         UnionRule(GenerateLockfile, GenerateLambdaPlatformLocks),
+        UnionRule(SyntheticTargetsRequest, LambdaPlatformLockTargetsRequest),
+        UnionRule(InferDependenciesRequest, InferPlatformLockDependency),
     ]

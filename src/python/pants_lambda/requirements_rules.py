@@ -53,6 +53,7 @@ from pants_lambda.pip_isolation import check_pip_isolation
 from pants_lambda.platform_lock import (
     PlatformLockMetadata,
     admitted_runtimes,
+    exotic_requirements,
     needs_platform_lock,
     platform_lock_path,
     platform_name,
@@ -334,6 +335,15 @@ async def install_lambda_requirements(
         PinnedVersions, PinnedVersionsRequest(request.resolve, request.description_of_origin)
     )
     if request.resolve != NO_RESOLVE:
+        exotic = exotic_requirements(request.requirements)
+        if exotic:
+            raise LambdaRequirementsError(
+                f"{request.description_of_origin} needs direct-URL or VCS requirements: "
+                f"{', '.join(exotic)}. A lockfile can only pin them by name and version (pex "
+                "drops the URL), so a build for the Lambda platform would fetch another file or "
+                "none. Publish each as a wheel to your index or to a `[python-repos].find_links` "
+                "folder, require it as `name==version`, and run `pants generate-lockfiles`."
+            )
         # Exactly the locked artifacts, hash-checked; no resolving of our own.
         pinned = await _export_locked_subset(request, complete_platforms, python_setup)
         requirements = PexRequirements(description_of_origin=request.description_of_origin)

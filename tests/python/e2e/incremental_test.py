@@ -135,7 +135,8 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
     requirements = repo.root / "3rdparty/python/lambda-requirements.txt"
     requirements.write_text(requirements.read_text().replace("PyYAML==6.0.2", "PyYAML==6.0.1"))
     try:
-        repo.pants("generate-lockfiles", "--resolve=lambda")
+        # The resolve's lockfile and, written with it, its Lambda platform lockfiles.
+        repo.pants("generate-lockfiles", "--resolve=lambda.lambda-platforms")
         new = locked_versions(lockfile)
         changed = {
             project for project in old.keys() | new.keys() if old.get(project) != new.get(project)
@@ -146,6 +147,9 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
         assert selected(repo) == {
             "deps",
             "deps-arm64",
+            "pydantic-py313",
+            "pydantic-py314",
+            "pydantic-py314-arm64",
             # The shared layer's code imports yaml, though the layer leaves it to `deps`.
             "shared",
             "refunds",
@@ -161,11 +165,12 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
         }
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
-        # What runs again: the pin step of the two lockfile-backed requirement sets (deps and
-        # reports), the resolve of the two python3.13 sets (audit and deps-arm64: they resolve
-        # from the index with the lockfile's versions as constraints), and the resolve, install
-        # and zip of deps and reports, the two sets holding PyYAML. Nothing else.
-        assert stats["local_execution_requests"] == 2 + 2 + 2 * 3, stats
+        # What runs again: the pin step of the two requirement sets pinned from lambda.lock
+        # (deps and reports), then the resolve, install and zip of those two, the sets holding
+        # PyYAML. The python3.13 and python3.14 sets pin from their platform lockfiles, whose
+        # locks did not change (only their headers, which name lambda.lock's new hash). Nothing
+        # else.
+        assert stats["local_execution_requests"] == 2 + 2 * 3, stats
 
         def ships_changed(name: str) -> bool:
             (path,) = (repo.root / "dist").glob(f"*/{name}.zip")

@@ -56,6 +56,20 @@ def zip_names(path: Path) -> list[str]:
     return zipfile.ZipFile(path).namelist()
 
 
+def lock_artifacts(path: Path) -> dict[str, str]:
+    """Every artifact a pex lockfile locks: file name -> sha256."""
+    lock = json.loads(
+        "".join(l for l in path.read_text().splitlines(True) if not l.startswith("//"))
+    )
+    return {
+        artifact["url"].rsplit("/", 1)[1]: artifact["hash"]
+        for resolve in lock["locked_resolves"]
+        for requirement in resolve["locked_requirements"]
+        for artifact in requirement["artifacts"]
+        if artifact["algorithm"] == "sha256"
+    }
+
+
 def dist_info(names: list[str], project: str) -> list[str]:
     """The `.dist-info` folders of a project in a layer, lower-cased (wheels differ in case)."""
     pattern = rf"python/{project.lower()}-[^/]*\.dist-info/"
@@ -160,11 +174,31 @@ def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path) -> 
 
     repo.pants("generate-lockfiles")
     assert (repo.root / lockfile).is_file()
-    repo.pants("package", "orders:create")
+    # pex 2.1.137's lockfile holds no cp314 wheel: the python3.14 function's PyYAML is locked, by
+    # hash, in the Lambda platform lockfile written beside it.
+    platform_lock = repo.root / "3rdparty/python/default.python3.14-x86_64.lock"
+    locked = lock_artifacts(platform_lock)
+    [(pyyaml_wheel, pyyaml_hash)] = [
+        (name, digest) for name, digest in locked.items() if name.lower().startswith("pyyaml-")
+    ]
+    assert "-cp314-cp314-manylinux" in pyyaml_wheel and re.fullmatch("[0-9a-f]{64}", pyyaml_hash)
+    assert "cp314" not in (repo.root / lockfile).read_text()
+    repo.pants("package", "orders:create", "reports:newest")
     assert zip_names(repo.root / "dist/orders/create.zip") == [
         "orders/__init__.py",
         "orders/handler.py",
     ]
+    newest = zip_names(repo.root / "dist/reports/newest.zip")
+    assert any(re.fullmatch(r"yaml/_yaml\.cpython-314-x86_64-linux-gnu\.so", n) for n in newest)
+
+    # A wheel whose bytes differ from the lock's hash never reaches a ZIP.
+    locked_text = platform_lock.read_text()
+    platform_lock.write_text(locked_text.replace(pyyaml_hash, "0" * 64))
+    tampered = repo.pants("package", "reports:newest", check=False)
+    assert tampered.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in tampered.stderr, tampered.stderr
+    assert "0" * 64 in tampered.stderr and pyyaml_hash in tampered.stderr
+    platform_lock.write_text(locked_text)
 
     # A requirement the lockfile does not hold, without generating the lockfile again.
     (repo.root / "3rdparty/python/requirements.txt").write_text("PyYAML==6.0.1\n")
@@ -175,3 +209,32 @@ def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path) -> 
         f"cannot be pinned for python3.11 x86_64 from the lockfile {lockfile}"
     ) in stale.stderr, stale.stderr
     assert "run `pants generate-lockfiles --resolve=python-default`" in stale.stderr
+    stale_platform = repo.pants("package", "reports:newest", check=False)
+    assert stale_platform.returncode != 0
+    assert (
+        "The Lambda platform lockfile 3rdparty/python/default.python3.14-x86_64.lock is stale: "
+        "the `lambda_function` reports:newest needs PyYAML==6.0.1 on python3.14-x86_64"
+    ) in stale_platform.stderr, stale_platform.stderr
+    assert (
+        "Run `pants generate-lockfiles --resolve=python-default.lambda-platforms`"
+        in stale_platform.stderr
+    )
+
+    # A direct-URL requirement cannot be pinned by hash for a Lambda platform: one clear error,
+    # whether the build or the lockfile generation meets it first.
+    url = "https://files.pythonhosted.org/packages/example/PyYAML-6.0.2.tar.gz"
+    (repo.root / "3rdparty/python/requirements.txt").write_text(f"PyYAML @ {url}\n")
+    exotic = repo.pants("package", "layers/deps", check=False)
+    assert exotic.returncode != 0
+    assert (
+        f"the `lambda_layer` layers/deps:deps needs direct-URL or VCS requirements: PyYAML@ {url}"
+    ) in exotic.stderr, exotic.stderr
+    assert "require it as `name==version`" in exotic.stderr
+    generate = repo.pants(
+        "generate-lockfiles", "--resolve=python-default.lambda-platforms", check=False
+    )
+    assert generate.returncode != 0
+    assert (
+        "Lambda targets of the resolve `python-default` build for python3.14-x86_64 and need "
+        f"direct-URL or VCS requirements: PyYAML@ {url}"
+    ) in generate.stderr, generate.stderr

@@ -67,14 +67,21 @@ FIRST_PARTY = {
     "reports": ["billing/reports/handler.py", "shared/text.py"],
 }
 
-# Golden hashes of artifacts whose third-party files come from the lockfile (hash-pinned wheels):
-# their bytes must never change for the same commit, on any machine. Runtimes without lockfile
-# wheels (python3.13 and later, see README) resolve from the index and have no golden hash here.
+# Golden hashes: every third-party file comes hash-checked from a lockfile (3rdparty/python/lambda.lock
+# up to python3.12, the Lambda platform lockfiles beside it for python3.13 and python3.14), so
+# these bytes never change for the same commit, on any machine.
 GOLDEN_SHA256 = {
     "layer:deps": "03b1a286387bfacba9f2f070260dfba4384d6e6550d43ee1f57feb307dd123a4",
     "function:reports": "bfb41e2cd6f776e7839c9c8c5b728dac67b3a494142e4d924466565b2c5755a4",
     "function:profiles": "28bf19577154d0e928286cd8f66ce6c1bcd5f78259d701b2efb66f7430589575",
     "layer:shared": "530322769ee4c84db81cbb5745354fe363e414c3f9a9dc8433acfda8c8653862",
+    # python3.13 and python3.14, with pydantic's compiled core, on both architectures.
+    "layer:pydantic-py313": "4fe8048bffd107d086c2dfcd673424fcdce26841351f9fa2b5a31de90cdddea5",
+    "layer:deps-arm64": "ca5536b363d0eedd2e7647f22e44cbdd91249532650d94861ce9c44293fe195a",
+    "layer:pydantic-py314": "e4375f5c876db16521c4c0fa7b523569ca51ee9eb843c267455cc0095c38dc1d",
+    "layer:pydantic-py314-arm64": "57339e3feb2d41d4775fcab215b5130983a342999e3a9625f225a8531434ac8a",
+    # python3.13 x86_64 with requests and charset-normalizer's compiled extension bundled.
+    "function:audit": "a4586ab5b997375b31fda900c6b767c9d452ba958d8d2294aa74c632053f8c30",
 }
 
 # Runs a handler the way Lambda does: only the function (/var/task) and its layers (/opt/python)
@@ -192,6 +199,49 @@ def test_arm64_layer_carries_an_aarch64_manylinux_extension(packaged: Clone) -> 
     assert glibcs and min(glibcs) <= (2, 34)  # Amazon Linux 2023's glibc.
 
 
+# Lambda's ELF machine numbers: EM_X86_64 and EM_AARCH64.
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}
+
+
+def test_newest_runtimes_get_their_own_compiled_builds(packaged: Clone, tmp_path: Path) -> None:
+    """pydantic's compiled core for python3.13 and python3.14, on x86_64 and arm64, from the
+    Lambda platform lockfiles; the python3.13 x86_64 build really runs here."""
+    described = artifacts(packaged.root / "dist")
+    layers = {
+        "pydantic-py313": ("python3.13", "x86_64"),
+        "deps-arm64": ("python3.13", "arm64"),
+        "pydantic-py314": ("python3.14", "x86_64"),
+        "pydantic-py314-arm64": ("python3.14", "arm64"),
+    }
+    for name, (runtime, architecture) in layers.items():
+        layer = described[f"layer:{name}"]
+        assert layer["compatible_runtimes"] == [runtime], name
+        assert layer["compatible_architectures"] == [architecture], name
+        zf = zipfile.ZipFile(layer["zip"])
+        (extension,) = [
+            n for n in zf.namelist() if re.match(r"python/pydantic_core/_pydantic_core\..*\.so$", n)
+        ]
+        machine = "aarch64" if architecture == "arm64" else "x86_64"
+        tag = f"cpython-{runtime[len('python'):].replace('.', '')}-{machine}-linux-gnu"
+        assert extension.endswith(f".{tag}.so"), (name, extension)
+        elf = zf.read(extension)
+        assert elf[:4] == b"\x7fELF", name
+        assert int.from_bytes(elf[18:20], "little") == ELF_MACHINES[architecture], name
+
+    python = interpreter_for("python3.13")
+    assert python, "this test loads the python3.13 layer, and no CPython 3.13 was found"
+    opt = tmp_path / "opt"
+    zipfile.ZipFile(described["layer:pydantic-py313"]["zip"]).extractall(opt)
+    check = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; import pydantic; "
+        "print(pydantic.TypeAdapter(list[int]).validate_python(['1', 2]))"
+    )
+    ran = subprocess.run(
+        [python, "-I", "-S", "-c", check, str(opt / "python")], capture_output=True, text=True
+    )
+    assert ran.returncode == 0 and ran.stdout == "[1, 2]\n", ran.stderr
+
+
 def test_golden_hashes(packaged: Clone) -> None:
     described = artifacts(packaged.root / "dist")
     assert {key: described[key]["sha256"] for key in GOLDEN_SHA256} == GOLDEN_SHA256
@@ -225,7 +275,7 @@ def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
     first, second = lambda_outputs(packaged.root), lambda_outputs(clone.root)
     assert sorted(first) == sorted(second)
     assert [k for k in first if first[k] != second[k]] == []
-    assert len([k for k in first if k.endswith(".zip")]) == 11
+    assert len([k for k in first if k.endswith(".zip")]) == 14
 
 
 def test_conflicting_versions_fail_without_writing_anything(

@@ -41,7 +41,7 @@ FILES = {
     'lambda_function(name="locked", handler="handler.py:handler", runtime="python3.12")\n',
     "src/locked/handler.py": "import six\n\n\ndef handler(event, context):\n"
     "    return six.__version__\n",
-    # python3.13: resolved from the index, pinned to the lockfile's versions.
+    # python3.13: hash-checked from the Lambda platform lockfile that generate-lockfiles writes.
     "src/pinned/BUILD": 'python_sources(name="src")\n'
     'lambda_function(name="pinned", handler="handler.py:handler", runtime="python3.13")\n',
     "src/pinned/handler.py": "import six\n\n\ndef handler(event, context):\n"
@@ -147,7 +147,10 @@ def build(repo_root: Path, caches: Path, machine: Path, pip_conf: str) -> dict[s
     )
     repo.pants("generate-lockfiles", wrapper=wrapper, extra_env=env)
     repo.pants("package", "::", wrapper=wrapper, extra_env=env)
-    outputs = {"lockfile": (repo.root / "3rdparty/python/default.lock").read_bytes()}
+    outputs = {
+        lockfile: (repo.root / "3rdparty/python" / lockfile).read_bytes()
+        for lockfile in ("default.lock", "default.python3.13-x86_64.lock")
+    }
     for path in sorted((repo.root / "dist").rglob("*")):
         if path.is_file():
             outputs[str(path.relative_to(repo.root))] = path.read_bytes()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants_lambda.platform_lock import (
+    LambdaPlatformLockError,
+    PlatformLockMetadata,
+    admitted_runtimes,
+    exotic_requirements,
+    locked_versions,
+    needs_platform_lock,
+    platform_lock_path,
+)
+
+
+def test_runtimes_newer_than_pex_lockfiles_need_a_platform_lock() -> None:
+    assert [
+        r
+        for r in ("python3.10", "python3.12", "python3.13", "python3.14")
+        if needs_platform_lock(r)
+    ] == [
+        "python3.13",
+        "python3.14",
+    ]
+
+
+@pytest.mark.parametrize(
+    "constraints, expected",
+    [
+        (["CPython>=3.10,<3.15"], ("python3.13", "python3.14")),
+        (["CPython==3.13.*"], ("python3.13",)),
+        (["CPython>=3.9,<3.13"], ()),
+        (["CPython==3.9.*"], ()),
+    ],
+)
+def test_admitted_runtimes(constraints: list[str], expected: tuple[str, ...]) -> None:
+    assert admitted_runtimes(InterpreterConstraints(constraints)) == expected
+
+
+def test_platform_lock_path_sits_beside_the_lockfile() -> None:
+    assert (
+        platform_lock_path("3rdparty/python/lambda.lock", "python3.13-arm64")
+        == "3rdparty/python/lambda.python3.13-arm64.lock"
+    )
+    assert (
+        platform_lock_path("default.lock", "python3.14-x86_64") == "default.python3.14-x86_64.lock"
+    )
+
+
+def test_metadata_round_trips_through_the_header() -> None:
+    metadata = PlatformLockMetadata(
+        "a/b.lock", "ab" * 32, "python3.14-arm64", ("pydantic==2.12.5",)
+    )
+    header = metadata.header("pants generate-lockfiles --resolve=b.lambda-platforms")
+    content = (header + '{\n  "locked_resolves": []\n}\n').encode()
+    assert PlatformLockMetadata.parse(content, "a/b.python3.14-arm64.lock", "cmd") == metadata
+    assert locked_versions(content) == {}
+    assert "//    pants generate-lockfiles --resolve=b.lambda-platforms" in header
+
+
+def test_a_lockfile_without_its_header_names_the_command() -> None:
+    with pytest.raises(LambdaPlatformLockError, match="regenerate it with `the command`"):
+        PlatformLockMetadata.parse(b'{"locked_resolves": []}', "x.lock", "the command")
+
+
+def test_direct_url_and_vcs_requirements_are_exotic() -> None:
+    assert exotic_requirements(
+        [
+            "pydantic==2.12.5",
+            "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
+            "lib @ git+https://example.com/lib.git@v1",
+        ]
+    ) == [
+        "lib @ git+https://example.com/lib.git@v1",
+        "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
+    ]

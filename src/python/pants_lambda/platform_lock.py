@@ -25,7 +25,7 @@ from pants.backend.python.goals.lockfile import (
 )
 from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import PythonResolveField
+from pants.backend.python.target_types import PythonRequirementsField, PythonResolveField
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
@@ -58,9 +58,12 @@ from pants.engine.process import ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     AllTargets,
+    Dependencies,
+    DependenciesRequest,
     FieldSet,
     InferDependenciesRequest,
     InferredDependencies,
+    Targets,
     WrappedTarget,
     WrappedTargetRequest,
 )
@@ -68,7 +71,6 @@ from pants.engine.unions import UnionRule
 from pants.util.docutil import bin_name
 from pants.util.frozendict import FrozenDict
 
-from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
 from pants_lambda.pip_isolation import check_pip_isolation
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES, complete_platform_json
 from pants_lambda.subsystem import LambdaSubsystem
@@ -265,20 +267,65 @@ async def lambda_platform_requirements(
         ]
         if installs and platforms:
             targets.append((tgt.address, platforms))
-    closures = await MultiGet(
-        Get(LambdaClosure, LambdaClosureRequest(address)) for address, _ in targets
-    )
-    by_platform: dict[str, set[str]] = {}
-    for (_, platforms), closure in zip(targets, closures):
+    roots_by_platform: dict[str, list[Address]] = {}
+    for address, platforms in targets:
         for platform in platforms:
-            by_platform.setdefault(platform, set()).update(closure.requirements)
+            roots_by_platform.setdefault(platform, []).append(address)
+    platforms = sorted(roots_by_platform)
+    found = await MultiGet(
+        Get(RequirementStrings, RequirementStringsRequest(tuple(roots_by_platform[platform])))
+        for platform in platforms
+    )
+    by_platform = dict(zip(platforms, (reqs.requirements for reqs in found)))
     return LambdaPlatformRequirements(
         FrozenDict(
-            (platform, tuple(sorted(requirements)))
-            for platform, requirements in sorted(by_platform.items())
+            (platform, requirements)
+            for platform, requirements in by_platform.items()
             if requirements
         )
     )
+
+
+@dataclass(frozen=True)
+class RequirementStringsRequest:
+    roots: tuple[Address, ...]
+
+
+@dataclass(frozen=True)
+class RequirementStrings:
+    requirements: tuple[str, ...]
+
+
+@rule(desc="Find the requirements of Lambda targets")
+async def requirement_strings(request: RequirementStringsRequest) -> RequirementStrings:
+    """The requirement strings in the roots' dependency closure (as LambdaClosure has them).
+
+    The walk stops at requirement targets: their dependency on the resolve's lockfile must not be
+    resolved while `generate-lockfiles` is about to write that file for the first time."""
+    wrapped = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-lambda"))
+        for address in request.roots
+    )
+    seen = set(request.roots)
+    frontier = [w.target for w in wrapped]
+    requirements: set[str] = set()
+    while frontier:
+        walk = []
+        for tgt in frontier:
+            if tgt.has_field(PythonRequirementsField):
+                requirements.update(str(req) for req in tgt[PythonRequirementsField].value)
+            elif tgt.has_field(Dependencies):
+                walk.append(tgt)
+        dependencies = await MultiGet(
+            Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
+        )
+        frontier = []
+        for deps in dependencies:
+            for dep in deps:
+                if dep.address not in seen:
+                    seen.add(dep.address)
+                    frontier.append(dep)
+    return RequirementStrings(tuple(sorted(requirements)))
 
 
 class KnownLambdaPlatformLocksRequest(KnownUserResolveNamesRequest):

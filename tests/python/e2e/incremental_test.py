@@ -165,12 +165,13 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(rep
         }
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
-        # What runs again: the pin step of the two requirement sets pinned from lambda.lock
-        # (deps and reports), then the resolve, install and zip of those two, the sets holding
-        # PyYAML. The python3.13 and python3.14 sets pin from their platform lockfiles, whose
-        # locks did not change (only their headers, which name lambda.lock's new hash). Nothing
-        # else.
-        assert stats["local_execution_requests"] == 2 + 2 * 3, stats
+        # What runs again: the pin step of every requirement set, since each reads a lockfile
+        # that changed: 2 from lambda.lock (deps, reports) and 5 from the Lambda platform
+        # lockfiles (audit, deps-arm64 and the pydantic layers), whose locks record lambda.lock's
+        # versions as their constraints. Then the resolve, install and zip of deps and reports,
+        # the two sets holding PyYAML. The platform sets pin the same wheels as before: nothing
+        # of theirs runs after the pin step.
+        assert stats["local_execution_requests"] == 2 + 5 + 2 * 3, stats
 
         def ships_changed(name: str) -> bool:
             (path,) = (repo.root / "dist").glob(f"*/{name}.zip")

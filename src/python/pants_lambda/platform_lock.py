@@ -227,6 +227,48 @@ def exotic_requirements(requirements: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class RequirementStringsRequest:
+    roots: tuple[Address, ...]
+
+
+@dataclass(frozen=True)
+class RequirementStrings:
+    requirements: tuple[str, ...]
+
+
+@rule(desc="Find the requirements of Lambda targets")
+async def requirement_strings(request: RequirementStringsRequest) -> RequirementStrings:
+    """The requirement strings in the roots' dependency closure (as LambdaClosure has them).
+
+    The walk stops at requirement targets: their dependency on the resolve's lockfile must not be
+    resolved while `generate-lockfiles` is about to write that file for the first time."""
+    wrapped = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-lambda"))
+        for address in request.roots
+    )
+    seen = set(request.roots)
+    frontier = [w.target for w in wrapped]
+    requirements: set[str] = set()
+    while frontier:
+        walk = []
+        for tgt in frontier:
+            if tgt.has_field(PythonRequirementsField):
+                requirements.update(str(req) for req in tgt[PythonRequirementsField].value)
+            elif tgt.has_field(Dependencies):
+                walk.append(tgt)
+        dependencies = await MultiGet(
+            Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
+        )
+        frontier = []
+        for deps in dependencies:
+            for dep in deps:
+                if dep.address not in seen:
+                    seen.add(dep.address)
+                    frontier.append(dep)
+    return RequirementStrings(tuple(sorted(requirements)))
+
+
+@dataclass(frozen=True)
 class LambdaPlatformRequirementsRequest:
     resolve: str
 
@@ -284,48 +326,6 @@ async def lambda_platform_requirements(
             if requirements
         )
     )
-
-
-@dataclass(frozen=True)
-class RequirementStringsRequest:
-    roots: tuple[Address, ...]
-
-
-@dataclass(frozen=True)
-class RequirementStrings:
-    requirements: tuple[str, ...]
-
-
-@rule(desc="Find the requirements of Lambda targets")
-async def requirement_strings(request: RequirementStringsRequest) -> RequirementStrings:
-    """The requirement strings in the roots' dependency closure (as LambdaClosure has them).
-
-    The walk stops at requirement targets: their dependency on the resolve's lockfile must not be
-    resolved while `generate-lockfiles` is about to write that file for the first time."""
-    wrapped = await MultiGet(
-        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-lambda"))
-        for address in request.roots
-    )
-    seen = set(request.roots)
-    frontier = [w.target for w in wrapped]
-    requirements: set[str] = set()
-    while frontier:
-        walk = []
-        for tgt in frontier:
-            if tgt.has_field(PythonRequirementsField):
-                requirements.update(str(req) for req in tgt[PythonRequirementsField].value)
-            elif tgt.has_field(Dependencies):
-                walk.append(tgt)
-        dependencies = await MultiGet(
-            Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
-        )
-        frontier = []
-        for deps in dependencies:
-            for dep in deps:
-                if dep.address not in seen:
-                    seen.add(dep.address)
-                    frontier.append(dep)
-    return RequirementStrings(tuple(sorted(requirements)))
 
 
 class KnownLambdaPlatformLocksRequest(KnownUserResolveNamesRequest):

@@ -63,6 +63,7 @@ from pants.engine.target import (
     FieldSet,
     InferDependenciesRequest,
     InferredDependencies,
+    Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
@@ -226,6 +227,15 @@ def exotic_requirements(requirements: Iterable[str]) -> list[str]:
     )
 
 
+def target_platforms(tgt: Target, subsystem: LambdaSubsystem) -> tuple[tuple[str, ...], str]:
+    """The runtimes and the architecture a `lambda_function` or `lambda_layer` builds for."""
+    runtimes: tuple[str, ...] = ()
+    if tgt.has_field(LambdaCompatibleRuntimesField):
+        runtimes = tuple(tgt[LambdaCompatibleRuntimesField].value or ())
+    runtimes = runtimes or (subsystem.runtime_or_default(tgt[LambdaRuntimeField].value),)
+    return runtimes, subsystem.architecture_or_default(tgt[LambdaArchitectureField].value)
+
+
 @dataclass(frozen=True)
 class RequirementStringsRequest:
     roots: tuple[Address, ...]
@@ -295,15 +305,14 @@ async def lambda_platform_requirements(
             continue
         if tgt[PythonResolveField].normalized_value(python_setup) != request.resolve:
             continue
-        if tgt.has_field(LambdaLayerIncludeRequirementsField):
-            installs = tgt[LambdaLayerIncludeRequirementsField].value
-            runtimes = tgt[LambdaCompatibleRuntimesField].value or (
-                subsystem.runtime_or_default(tgt[LambdaRuntimeField].value),
+        installs = tgt[
+            (
+                LambdaLayerIncludeRequirementsField
+                if tgt.has_field(LambdaLayerIncludeRequirementsField)
+                else LambdaFunctionIncludeRequirementsField
             )
-        else:
-            installs = tgt[LambdaFunctionIncludeRequirementsField].value
-            runtimes = (subsystem.runtime_or_default(tgt[LambdaRuntimeField].value),)
-        architecture = subsystem.architecture_or_default(tgt[LambdaArchitectureField].value)
+        ].value
+        runtimes, architecture = target_platforms(tgt, subsystem)
         platforms = [
             platform_name(runtime, architecture) for runtime in runtimes if runtime in admitted
         ]
@@ -543,12 +552,7 @@ async def infer_platform_lock_dependency(
         WrappedTarget,
         WrappedTargetRequest(request.field_set.address, description_of_origin="pants-lambda"),
     )
-    tgt = target.target
-    runtimes: tuple[str, ...] = ()
-    if tgt.has_field(LambdaCompatibleRuntimesField):
-        runtimes = tgt[LambdaCompatibleRuntimesField].value or ()
-    runtimes = runtimes or (subsystem.runtime_or_default(request.field_set.runtime.value),)
-    architecture = subsystem.architecture_or_default(request.field_set.architecture.value)
+    runtimes, architecture = target_platforms(target.target, subsystem)
     resolve = request.field_set.resolve.normalized_value(python_setup)
     lockfile = python_setup.resolves.get(resolve)
     candidates = candidate_platform_locks(python_setup)

@@ -23,7 +23,6 @@ from pants_lambda import register
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
-from pants_lambda.pip_isolation import PIP_CONFIG_ISOLATION
 
 
 @pytest.fixture
@@ -51,24 +50,17 @@ def rule_runner() -> RuleRunner:
     return runner
 
 
-def machine_options(isolate_pip: bool = True) -> list[str]:
-    """What every Pants run here needs from the machine: pip isolated from its configuration,
-    and the CA bundle the `./pants` launcher found (pants.toml passes it to tests)."""
+def machine_options() -> list[str]:
+    """What every Pants run here needs from the machine: the CA bundle the `./pants` launcher
+    found (pants.toml passes it to tests). The plugin isolates its own processes from pip's
+    configuration."""
     ca_certs = os.environ.get("PANTS_CA_CERTS_PATH")
-    return [
-        *(
-            [f"--subprocess-environment-env-vars=+['{PIP_CONFIG_ISOLATION}']"]
-            if isolate_pip
-            else []
-        ),
-        *([f"--ca-certs-path={ca_certs}"] if ca_certs else []),
-    ]
+    return [f"--ca-certs-path={ca_certs}"] if ca_certs else []
 
 
 def set_options(
     runner: RuleRunner,
     runtime: str = "python3.12",
-    isolate_pip: bool = True,
     resolves: bool = True,
     extra: Iterable[str] = (),
 ) -> None:
@@ -79,7 +71,7 @@ def set_options(
     ]
     runner.set_options(
         [
-            *machine_options(isolate_pip),
+            *machine_options(),
             *(resolve_options if resolves else []),
             *extra,
             "--source-root-patterns=['src/python']",

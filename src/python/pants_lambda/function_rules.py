@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import itertools
 import logging
-import os
 from dataclasses import dataclass
 
 from pants.backend.python.pip_requirement import PipRequirement
@@ -18,13 +16,24 @@ from pants.backend.python.util_rules.faas import (
 )
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address, UnparsedAddressInputs
-from pants.engine.fs import Digest, DigestContents, DigestSubset, Paths, PathGlobs
+from pants.engine.fs import Digest, DigestSubset, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, Targets
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.handler_rules import (
+    check_handler_file,
+    check_handler_function,
+    check_module_path,
+)
+from pants_lambda.import_rules import (
+    UnownedImports,
+    UnownedImportsRequest,
+    check_imports_provided,
+    top_level_names,
+)
 from pants_lambda.layer_rules import (
     BuildLambdaLayerRequest,
     BuiltLambdaLayer,
@@ -43,6 +52,7 @@ from pants_lambda.requirements_rules import (
     PinnedVersions,
     PinnedVersionsRequest,
 )
+from pants_lambda.runtime_packages import runtime_dists
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -51,6 +61,7 @@ from pants_lambda.target_types import (
     LambdaFunctionIncludeRequirementsField,
     LambdaFunctionLayersField,
     LambdaFunctionOutputPathField,
+    LambdaIncludeRuntimeProvidedField,
     LambdaRuntimeField,
     LambdaUploadField,
 )
@@ -69,6 +80,7 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     layers: LambdaFunctionLayersField
     dependencies: LambdaFunctionDependenciesField
     include_requirements: LambdaFunctionIncludeRequirementsField
+    include_runtime_provided: LambdaIncludeRuntimeProvidedField
     upload: LambdaUploadField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
@@ -85,62 +97,6 @@ class BuiltLambdaFunction:
     zip: BuiltLambdaZip
     handler: str  # The dotted string to configure in AWS.
     layers: tuple[BuiltLambdaLayer, ...]
-
-
-def _defines(source: bytes, name: str) -> bool:
-    """Whether a module binds `name` at its top level."""
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name:
-                return True
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((alias.asname or alias.name) == name for alias in node.names):
-                return True
-    return False
-
-
-async def _check_handler_file(field: LambdaFunctionHandlerField) -> None:
-    """A `file.py:func` handler names a file beside the BUILD file: say so if it is missing."""
-    path, _, _ = field.value.rpartition(":")
-    if not path.endswith(".py"):
-        return
-    full_path = os.path.join(field.address.spec_path, path)
-    paths = await Get(Paths, PathGlobs([full_path]))
-    if not paths.files:
-        raise InvalidFieldException(
-            f"The `{field.alias}` field of {field.address} is {field.value!r}, but {full_path} "
-            "does not exist. Give a file relative to the BUILD file's folder, e.g. "
-            '`handler="handler.py:handler"`, or a module, e.g. `handler="pkg.module:handler"`.'
-        )
-
-
-async def _check_handler(
-    field: LambdaFunctionHandlerField, handler: ResolvedPythonFaaSHandler, closure: LambdaClosure
-) -> None:
-    base = handler.module.replace(".", "/")
-    module_files = [
-        path for path in (f"{base}.py", f"{base}/__init__.py") if path in closure.python_files.files
-    ]
-    if not module_files:
-        raise InvalidFieldException(
-            f"The `{field.alias}` field of {field.address} is {field.value!r}, but no Python "
-            f"source in the function's dependencies defines the module `{handler.module}`. Check "
-            "the spelling, that a `python_sources` target owns the file, or add it to "
-            "`dependencies`."
-        )
-    contents = await Get(
-        DigestContents, DigestSubset(closure.python_files.digest, PathGlobs([module_files[0]]))
-    )
-    if not _defines(contents[0].content, handler.func):
-        raise InvalidFieldException(
-            f"The `{field.alias}` field of {field.address} is {field.value!r}, but "
-            f"{module_files[0]} defines no top-level `{handler.func}`. Define "
-            f"`def {handler.func}(event, context)` there or fix the name after the colon."
-        )
 
 
 def _check_layers(
@@ -264,13 +220,16 @@ async def build_lambda_function(
     architecture = subsystem.architecture_or_default(field_set.architecture.value)
     resolve = field_set.resolve.normalized_value(python_setup)
 
-    await _check_handler_file(field_set.handler)
+    await check_handler_file(field_set.handler)
     origin = f"the `lambda_function` {address}"
-    layer_targets, closure, handler = await MultiGet(
+    layer_targets, closure, handler, unowned = await MultiGet(
         Get(Targets, UnparsedAddressInputs, field_set.layers.to_unparsed_address_inputs()),
         Get(LambdaClosure, LambdaClosureRequest(address)),
         Get(ResolvedPythonFaaSHandler, ResolvePythonFaaSHandlerRequest(field_set.handler)),
+        Get(UnownedImports, UnownedImportsRequest(address)),
     )
+    await check_module_path(field_set.handler, handler)
+    await check_handler_function(field_set.handler, handler, closure, runtime)
     not_layers = [tgt for tgt in layer_targets if not LambdaLayerFieldSet.is_applicable(tgt)]
     if not_layers:
         raise InvalidFieldException(
@@ -278,7 +237,6 @@ async def build_lambda_function(
             f"{', '.join(f'{tgt.address} (a `{tgt.alias}`)' for tgt in not_layers)}, but only "
             "`lambda_layer` targets can be layers. Point it at `lambda_layer` targets."
         )
-    await _check_handler(field_set.handler, handler, closure)
     layers = await MultiGet(
         Get(BuiltLambdaLayer, BuildLambdaLayerRequest(LambdaLayerFieldSet.create(tgt)))
         for tgt in layer_targets
@@ -287,7 +245,14 @@ async def build_lambda_function(
 
     # Lambda extracts the layers into /opt in order, a later one over an earlier one.
     provided = {project: layer for layer in layers for project in layer.dists}
-    missing = tuple(req for req, project in closure.requirements.items() if project not in provided)
+    left_to_runtime = (
+        frozenset() if field_set.include_runtime_provided.value else runtime_dists(runtime)
+    )
+    missing = tuple(
+        req
+        for req, project in closure.requirements.items()
+        if project not in provided and project not in left_to_runtime
+    )
     _check_requirements_provided(field_set, missing, layers)
     if closure.requirements:
         pins = await Get(PinnedVersions, PinnedVersionsRequest(resolve, origin))
@@ -310,6 +275,14 @@ async def build_lambda_function(
     layer_files = frozenset().union(*(layer.python_files for layer in layers))
     own_files = sorted(set(closure.python_files.files) - layer_files)
     _check_split_packages(field_set, set(own_files), layers)
+    check_imports_provided(
+        f"The `lambda_function` {address}",
+        unowned,
+        top_level_names(
+            [*closure.python_files.files, *installed.files, *layer_files, *closure.files.files]
+        ),
+        (runtime,),
+    )
     # Only the files the ZIP ships are the zip step's input: an edit to a file a layer provides
     # does not run it again.
     own_python_files = await Get(
@@ -326,7 +299,9 @@ async def build_lambda_function(
                 ZipSource(
                     installed.digest,
                     label="its third-party requirements",
-                    drop_dists=tuple(sorted(set(installed.dists) & set(provided))),
+                    drop_dists=tuple(
+                        sorted(set(installed.dists) & (set(provided) | left_to_runtime))
+                    ),
                     drop_top_dirs=("bin",),
                 ),
                 ZipSource(closure.files.digest, label="its `file` targets"),

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import zipfile
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
@@ -324,18 +325,27 @@ def test_bad_lambda_option_names_the_option(rule_runner: RuleRunner) -> None:
     )
 
 
-def test_resolving_without_pip_isolation_names_the_fix(rule_runner: RuleRunner) -> None:
-    set_options(rule_runner, isolate_pip=False, resolves=False)
-    assert_package_error(
+def test_pip_configuration_decides_nothing_whatever_pants_toml_says(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
+    # A pants.toml that hands pip a configuration forbidding every index: pip would find no six.
+    hostile = tmp_path / "pip.conf"
+    hostile.write_text("[global]\nno-index = true\n")
+    set_options(
         rule_runner,
+        resolves=False,
+        extra=[f"--subprocess-environment-env-vars=['PIP_CONFIG_FILE={hostile}']"],
+    )
+    rule_runner.write_files(
         {
+            **REPO,
             **function_build(dependencies='["3rdparty:six"]'),
             "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six==1.17.0"])',
-        },
-        "Resolving the third-party requirements of the `lambda_function` src/python/app:fn would "
-        "let this machine's pip configuration",
-        '[subprocess-environment]\nenv_vars.add = ["PIP_CONFIG_FILE=/dev/null"]',
+        }
     )
+    built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    files, _, _ = zip_listing(rule_runner, built)
+    assert "six.py" in files
 
 
 def test_a_missing_lockfile_names_the_command_that_writes_it(rule_runner: RuleRunner) -> None:

@@ -6,9 +6,11 @@ fills with the function's and its layers' ZIPs. It:
 
 1. unpacks them into `task/` (Lambda's /var/task) and, in order, `opt/` (/opt);
 2. sets Lambda's environment and `sys.path` (task, opt/python/lib/pythonX.Y/site-packages,
-   opt/python, then the standard library);
-3. imports the handler's module (Lambda's init phase), then calls the handler with the event and
-   a context object, stopping it after `--timeout` seconds;
+   opt/python, the standard library, then the packages the runtime provides if
+   `--runtime-packages` names a folder of them), and changes directory to `task/`, as Lambda
+   starts the runtime in /var/task (a relative `--event` is read before, from where Pants ran);
+3. imports the handler's module (Lambda's init phase), then sets `_X_AMZN_TRACE_ID` and calls the
+   handler with the event and a context object, stopping it after `--timeout` seconds;
 4. prints the result as JSON on stdout. The handler's own output goes to stderr, as it would go
    to CloudWatch Logs.
 
@@ -79,6 +81,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--handler", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--runtime", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
+    # A site-packages-like folder with what the runtime ships (boto3, botocore, ...).
+    parser.add_argument("--runtime-packages", help=argparse.SUPPRESS)
     # The user's, after `--`.
     parser.add_argument(
         "--event",
@@ -131,8 +135,10 @@ def read_event(source: str | None) -> object:
 
 
 def unpack(args: argparse.Namespace) -> tuple[str, str]:
-    task = os.path.join(args.chroot, "task")
-    opt = os.path.join(args.chroot, "opt")
+    # Absolute: the environment and sys.path name them after the runner changes directory.
+    chroot = os.path.abspath(args.chroot)
+    task = os.path.join(chroot, "task")
+    opt = os.path.join(chroot, "opt")
     zipfile.ZipFile(args.function_zip).extractall(task)
     os.makedirs(opt, exist_ok=True)
     # Lambda extracts the layers in order, a later one over an earlier one.
@@ -154,7 +160,7 @@ def lambda_environment(
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{args.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]local",
         "AWS_REGION": region,
-        "LAMBDA_RUNTIME_DIR": os.path.join(args.chroot, "runtime"),
+        "LAMBDA_RUNTIME_DIR": os.path.join(os.path.abspath(args.chroot), "runtime"),
         "LAMBDA_TASK_ROOT": task,
         "LANG": "en_US.UTF-8",
         "LD_LIBRARY_PATH": os.pathsep.join([os.path.join(opt, "lib"), os.path.join(task, "lib")]),
@@ -170,8 +176,9 @@ def lambda_environment(
     return env
 
 
-def lambda_sys_path(task: str, opt: str) -> list[str]:
-    """Lambda's order, then the standard library; nothing from the machine's site-packages."""
+def lambda_sys_path(task: str, opt: str, runtime_packages: str | None = None) -> list[str]:
+    """Lambda's order, the standard library, then the runtime's own packages, if given; nothing
+    from the machine's site-packages."""
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     stdlib = [p for p in sys.path if p and "site-packages" not in p and not p.startswith(opt)]
     runner_dir = os.path.dirname(os.path.abspath(__file__))
@@ -180,7 +187,18 @@ def lambda_sys_path(task: str, opt: str) -> list[str]:
         os.path.join(opt, "python", "lib", version, "site-packages"),
         os.path.join(opt, "python"),
         *(p for p in stdlib if os.path.abspath(p) != runner_dir),
+        # Lambda keeps them in /var/runtime (before the standard library) on older runtimes and
+        # in /var/lang/lib/pythonX.Y/site-packages (after it) on newer ones. Only their place
+        # after task and /opt matters: the function's and the layers' copies win.
+        *([runtime_packages] if runtime_packages else []),
     ]
+
+
+def trace_id_header(now: float) -> str:
+    """The X-Ray header Lambda sets in `_X_AMZN_TRACE_ID` for an invocation at `now` (epoch
+    seconds), e.g. `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0`.
+    Not sampled: nothing here sends segments to X-Ray."""
+    return f"Root=1-{int(now):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
 
 
 def _on_alarm(signum: int, frame: object) -> None:
@@ -191,6 +209,8 @@ def invoke(handler: str, event: object, context: LambdaContext, timeout: float) 
     module_name, _, func_name = handler.rpartition(".")
     # Lambda's init phase: the module's top level runs before the timeout starts.
     func = getattr(importlib.import_module(module_name), func_name)
+    # Lambda sets it per invocation, so it is absent during the init phase.
+    os.environ["_X_AMZN_TRACE_ID"] = trace_id_header(time.time())
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
@@ -212,7 +232,11 @@ def main(argv: list[str]) -> int:
         return USAGE_ERROR
     os.environ.clear()
     os.environ.update(env)
-    sys.path[:] = lambda_sys_path(task, opt)
+    runtime_packages = os.path.abspath(args.runtime_packages) if args.runtime_packages else None
+    sys.path[:] = lambda_sys_path(task, opt, runtime_packages)
+    # Lambda's working directory is /var/task: a handler may open files of its ZIP by relative
+    # path. The event was read above, so a relative `--event` is the user's.
+    os.chdir(task)
     context = LambdaContext(args.name, args.memory, region, args.timeout)
     try:
         result = invoke(args.handler, event, context, args.timeout)

@@ -15,15 +15,23 @@ from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.import_rules import (
+    UnownedImports,
+    UnownedImportsRequest,
+    check_imports_provided,
+    top_level_names,
+)
 from pants_lambda.limits import check_direct_upload
 from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
 )
+from pants_lambda.runtime_packages import runtime_dists
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
     LambdaCompatibleRuntimesField,
+    LambdaIncludeRuntimeProvidedField,
     LambdaLayerDependenciesField,
     LambdaLayerIncludeRequirementsField,
     LambdaLayerIncludeSourcesField,
@@ -46,6 +54,7 @@ class LambdaLayerFieldSet(PackageFieldSet):
     architecture: LambdaArchitectureField
     include_requirements: LambdaLayerIncludeRequirementsField
     include_sources: LambdaLayerIncludeSourcesField
+    include_runtime_provided: LambdaIncludeRuntimeProvidedField
     upload: LambdaUploadField
     output_path: LambdaLayerOutputPathField
     resolve: PythonResolveField
@@ -132,6 +141,21 @@ async def build_lambda_layer(
             '`runtime="..."`.'
         )
     installed = installs[0]
+    if field_set.include_sources.value:
+        unowned = await Get(UnownedImports, UnownedImportsRequest(address))
+        check_imports_provided(
+            f"The `lambda_layer` {address}",
+            unowned,
+            top_level_names([*closure.python_files.files, *installed.files]),
+            runtimes,
+        )
+    # What every runtime of the layer provides itself, if the layer leaves it to them.
+    left_to_runtime = (
+        frozenset()
+        if field_set.include_runtime_provided.value
+        else frozenset.intersection(*(runtime_dists(runtime) for runtime in runtimes))
+    )
+    dropped = tuple(sorted(set(installed.dists) & left_to_runtime))
     python_files = closure.python_files.digest if field_set.include_sources.value else EMPTY_DIGEST
 
     built = await Get(
@@ -149,6 +173,7 @@ async def build_lambda_layer(
                     installed.digest,
                     label="its third-party requirements",
                     prefix=PYTHON_PREFIX,
+                    drop_dists=dropped,
                     drop_top_dirs=("bin",),
                 ),
                 ZipSource(
@@ -168,7 +193,8 @@ async def build_lambda_layer(
         ),
     )
     check_direct_upload(address, built, field_set.upload.value)
-    return BuiltLambdaLayer(address, built, runtimes, architecture, installed.dists)
+    dists = FrozenDict((p, v) for p, v in installed.dists.items() if p not in dropped)
+    return BuiltLambdaLayer(address, built, runtimes, architecture, dists)
 
 
 @rule(desc="Package a Lambda layer")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Iterable
@@ -41,7 +42,6 @@ from pants.core.goals.generate_lockfiles import (
     RequestedUserResolveNames,
     UserGenerateLockfiles,
 )
-from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
 from pants.engine.addresses import Address
 from pants.engine.fs import (
     CreateDigest,
@@ -72,7 +72,7 @@ from pants.engine.unions import UnionRule
 from pants.util.docutil import bin_name
 from pants.util.frozendict import FrozenDict
 
-from pants_lambda.pip_isolation import check_pip_isolation
+from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES, complete_platform_json
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
@@ -89,6 +89,8 @@ LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTH
 SUFFIX = ".lambda-platforms"
 _METADATA_BEGIN = "// --- BEGIN LAMBDA PLATFORM LOCKFILE METADATA ---"
 _METADATA_END = "// --- END LAMBDA PLATFORM LOCKFILE METADATA ---"
+logger = logging.getLogger(__name__)
+
 _PLATFORM_FILE = "__lambda_platform.json"
 _PINS_FILE = "__lambda_pins.txt"
 _OUTPUT = "lambda-platform.lock"
@@ -381,9 +383,7 @@ def setup_platform_lock_requests(
 async def generate_platform_locks(
     request: GenerateLambdaPlatformLocks,
     python_setup: PythonSetup,
-    subprocess_env: SubprocessEnvironmentVars,
 ) -> GenerateLockfileResult:
-    check_pip_isolation(subprocess_env, f"the Lambda platform lockfiles of `{request.resolve}`")
     # The resolve's own lockfile, exactly as `generate-lockfiles` writes it in this run (the same
     # request, and Pants runs the process once per session): both are written together.
     [universal_request] = await Get(
@@ -449,6 +449,7 @@ async def generate_platform_locks(
                 output_files=(_OUTPUT,),
                 description=f"Lock {len(requirements)} requirements of {request.resolve} for "
                 f"{platform}",
+                extra_env=PIP_ISOLATION_ENV,
                 # Like every lockfile: the newest artifacts each time it is generated.
                 cache_scope=ProcessCacheScope.PER_SESSION,
             ),
@@ -466,12 +467,14 @@ async def generate_platform_locks(
         )
     platform_locks = await Get(Digest, CreateDigest(files))
     digest = await Get(Digest, MergeDigests([universal.digest, platform_locks]))
+    if not files:
+        logger.info(
+            f"No Lambda target of the resolve `{request.resolve}` builds for a runtime newer than "
+            f"the wheels of {universal.path}: it needs no Lambda platform lockfile."
+        )
+    # Pants logs "Wrote lockfile for the resolve ... to <path>": every file this result writes.
     return GenerateLockfileResult(
-        digest,
-        request.resolve_name,
-        ", ".join(file.path for file in files)
-        or f"(no Lambda target of `{request.resolve}` "
-        "builds for a runtime newer than its lockfile's wheels)",
+        digest, request.resolve_name, ", ".join([universal.path, *(file.path for file in files)])
     )
 
 

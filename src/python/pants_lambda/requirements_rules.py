@@ -18,13 +18,12 @@ from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PexLayout
 from pants.backend.python.util_rules import pex, pex_venv
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexRequest
+from pants.backend.python.util_rules.pex import CompletePlatforms, Pex
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
     LoadedLockfile,
     LoadedLockfileRequest,
     Lockfile,
-    PexRequirements,
     Resolve,
     ResolvePexConfig,
     ResolvePexConfigRequest,
@@ -43,13 +42,12 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.core.util_rules.subprocess_environment import SubprocessEnvironmentVars
-from pants.engine.process import FallibleProcessResult
+from pants.engine.process import FallibleProcessResult, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
-from pants_lambda.pip_isolation import check_pip_isolation
+from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
 from pants_lambda.platform_lock import (
     PlatformLockMetadata,
     admitted_runtimes,
@@ -66,6 +64,7 @@ _PLATFORM_FILE = "__lambda_platform.json"
 _SITE_PACKAGES = "site-packages"
 _REQUIREMENTS_PEX = "lambda-requirements.pex"
 _LOCKED_SUBSET = "__lambda_locked_requirements.txt"
+_CONSTRAINTS = "__lambda_constraints.txt"
 
 
 class LambdaRequirementsError(Exception):
@@ -162,6 +161,7 @@ class InstallLambdaRequirementsRequest:
 class InstalledLambdaRequirements:
     digest: Digest  # What goes into site-packages, at the root of the digest.
     dists: FrozenDict[str, str]  # Canonical project name -> version.
+    files: tuple[str, ...] = ()
 
 
 def dists_in(paths: tuple[str, ...]) -> FrozenDict[str, str]:
@@ -175,10 +175,16 @@ def dists_in(paths: tuple[str, ...]) -> FrozenDict[str, str]:
     return FrozenDict(sorted(dists.items()))
 
 
+async def _complete_platforms(runtime: str, architecture: str) -> CompletePlatforms:
+    digest = await Get(
+        Digest,
+        CreateDigest([FileContent(_PLATFORM_FILE, complete_platform_json(runtime, architecture))]),
+    )
+    return CompletePlatforms([_PLATFORM_FILE], digest=digest)
+
+
 async def _export_locked_subset(
-    request: InstallLambdaRequirementsRequest,
-    complete_platforms: CompletePlatforms,
-    python_setup: PythonSetup,
+    request: InstallLambdaRequirementsRequest, python_setup: PythonSetup
 ) -> Digest:
     """What the lockfile pins for these requirements on this platform, as a requirements file
     with every artifact's `--hash`.
@@ -222,6 +228,7 @@ async def _export_locked_subset(
     if needs_platform_lock(request.runtime):
         lock_digest, lock_path, lock_url = await _platform_lock(request, lockfile.url, python_setup)
         regenerate = regenerate_command(request.resolve)
+    complete_platforms = await _complete_platforms(request.runtime, request.architecture)
     input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, lock_digest]))
     result = await Get(
         FallibleProcessResult,
@@ -240,6 +247,7 @@ async def _export_locked_subset(
                 *request.requirements,
             ),
             additional_input_digest=input_digest,
+            extra_env=PIP_ISOLATION_ENV,
             description=f"Pin {len(request.requirements)} requirements from {lock_url}",
             output_files=(_LOCKED_SUBSET,),
         ),
@@ -308,28 +316,63 @@ async def _platform_lock(
     return digest, _PLATFORM_LOCK, path
 
 
+async def install_for_platform(
+    requirement_args: tuple[str, ...],
+    inputs: Digest,
+    config: ResolvePexConfig,
+    runtime: str,
+    architecture: str,
+    description: str,
+) -> Snapshot:
+    """Resolves for the Lambda platform with pex and installs flat, as site-packages.
+
+    Pants' own `PexRequest` would run pip with `[subprocess-environment]`'s variables only, so
+    the pex Process is built here, with pip isolated from the machine's configuration.
+    """
+    complete_platforms = await _complete_platforms(runtime, architecture)
+    platform = f"{runtime} {architecture}"
+    input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, inputs]))
+    built = await Get(
+        ProcessResult,
+        PexCliProcess(
+            subcommand=(),
+            extra_args=(
+                "--output-file",
+                _REQUIREMENTS_PEX,
+                "--no-emit-warnings",
+                *complete_platforms.generate_pex_arg_list(),
+                *requirement_args,
+                *config.pex_args(),
+                "--resolver-version",
+                "pip-2020-resolver",
+                "--layout",
+                PexLayout.PACKED.value,
+            ),
+            additional_input_digest=input_digest,
+            extra_env=PIP_ISOLATION_ENV,
+            output_directories=(_REQUIREMENTS_PEX,),
+            description=f"Resolve {description} for {platform}",
+        ),
+    )
+    venv = await Get(
+        PexVenv,
+        PexVenvRequest(
+            pex=Pex(built.output_digest, _REQUIREMENTS_PEX, python=None),
+            layout=PexVenvLayout.FLAT,
+            output_path=Path(_SITE_PACKAGES),
+            complete_platforms=complete_platforms,
+            description=f"Install {description} for {platform}",
+        ),
+    )
+    return await Get(Snapshot, RemovePrefix(venv.digest, _SITE_PACKAGES))
+
+
 @rule(desc="Install Lambda requirements")
 async def install_lambda_requirements(
-    request: InstallLambdaRequirementsRequest,
-    python_setup: PythonSetup,
-    subprocess_env: SubprocessEnvironmentVars,
+    request: InstallLambdaRequirementsRequest, python_setup: PythonSetup
 ) -> InstalledLambdaRequirements:
     if not request.requirements:
         return InstalledLambdaRequirements(EMPTY_DIGEST, FrozenDict())
-    check_pip_isolation(subprocess_env, request.description_of_origin)
-    platform_digest = await Get(
-        Digest,
-        CreateDigest(
-            [
-                FileContent(
-                    _PLATFORM_FILE, complete_platform_json(request.runtime, request.architecture)
-                )
-            ]
-        ),
-    )
-    complete_platforms = CompletePlatforms([_PLATFORM_FILE], digest=platform_digest)
-    platform_name = f"{request.runtime} {request.architecture}"
-    description = f"Resolve {len(request.requirements)} requirements for {platform_name}"
     # Read first: a missing lockfile or a bad constraints file gets its own clear error.
     pins = await Get(
         PinnedVersions, PinnedVersionsRequest(request.resolve, request.description_of_origin)
@@ -345,44 +388,29 @@ async def install_lambda_requirements(
                 "folder, require it as `name==version`, and run `pants generate-lockfiles`."
             )
         # Exactly the locked artifacts, hash-checked; no resolving of our own.
-        pinned = await _export_locked_subset(request, complete_platforms, python_setup)
-        requirements = PexRequirements(description_of_origin=request.description_of_origin)
-        extra_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")
+        inputs = await _export_locked_subset(request, python_setup)
+        requirement_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")
+        config = await Get(ResolvePexConfig, ResolvePexConfigRequest(request.resolve))
     else:
         # Without resolves: from [python-repos], every version pinned to the constraints file's
         # (if any).
-        pinned = EMPTY_DIGEST
-        requirements = PexRequirements(
-            request.requirements,
-            constraints_strings=pins.constraints,
-            description_of_origin=request.description_of_origin,
+        inputs = await Get(
+            Digest,
+            CreateDigest(
+                [FileContent(_CONSTRAINTS, "".join(f"{c}\n" for c in pins.constraints).encode())]
+            ),
         )
-        extra_args = ()
-    requirements_pex = await Get(
-        Pex,
-        PexRequest(
-            output_filename=_REQUIREMENTS_PEX,
-            internal_only=False,
-            layout=PexLayout.PACKED,
-            requirements=requirements,
-            complete_platforms=complete_platforms,
-            additional_inputs=pinned,
-            additional_args=extra_args,
-            description=description,
-        ),
+        requirement_args = (*request.requirements, "--constraints", _CONSTRAINTS)
+        config = await Get(ResolvePexConfig, ResolvePexConfigRequest(None))
+    snapshot = await install_for_platform(
+        requirement_args,
+        inputs,
+        config,
+        request.runtime,
+        request.architecture,
+        f"{len(request.requirements)} requirements",
     )
-    venv = await Get(
-        PexVenv,
-        PexVenvRequest(
-            pex=requirements_pex,
-            layout=PexVenvLayout.FLAT,
-            output_path=Path(_SITE_PACKAGES),
-            complete_platforms=complete_platforms,
-            description=f"Install {len(request.requirements)} requirements for {platform_name}",
-        ),
-    )
-    snapshot = await Get(Snapshot, RemovePrefix(venv.digest, _SITE_PACKAGES))
-    return InstalledLambdaRequirements(snapshot.digest, dists_in(snapshot.files))
+    return InstalledLambdaRequirements(snapshot.digest, dists_in(snapshot.files), snapshot.files)
 
 
 def rules():

@@ -1,8 +1,9 @@
 """`pants run` for `lambda_function`: the packaged bytes, called the way Lambda calls them.
 
-The run goal materializes the function's ZIP, its layers' ZIPs and `lambda_runner.py` in a fresh
-temporary folder and starts the runner on a local CPython of the function's runtime, found where
-Pants finds every interpreter (`[python-bootstrap].search_path`). Arguments after `--` go to the
+The run goal materializes the function's ZIP, its layers' ZIPs, the runtime's own packages (boto3,
+..., at the runtime's versions) and `lambda_runner.py` in a fresh temporary folder and starts the
+runner on a local CPython of the function's runtime, found where Pants finds every interpreter
+(`[python-bootstrap].search_path`). Arguments after `--` go to the
 runner: `--event FILE|-`, `--timeout SECONDS`, `--memory MB`, `--env NAME=VALUE`.
 """
 
@@ -12,17 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
-from pants.core.subsystems.python_bootstrap import PythonBootstrap
-from pants.core.util_rules.system_binaries import (
-    BinaryPathRequest,
-    BinaryPaths,
-    BinaryPathTest,
-    SearchPath,
-)
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests
 from pants.engine.platform import Platform
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, WrappedTarget, WrappedTargetRequest
 
 from pants_lambda import lambda_runner
@@ -31,6 +25,8 @@ from pants_lambda.function_rules import (
     BuiltLambdaFunction,
     LambdaFunctionFieldSet,
 )
+from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.runtime_packages import InstalledRuntimePackages, RuntimePackagesRequest
 from pants_lambda.target_types import (
     LambdaArchitectureField,
     LambdaFunctionHandlerField,
@@ -39,6 +35,7 @@ from pants_lambda.target_types import (
 )
 
 _RUNNER = "__lambda_runner.py"
+_RUNTIME_PACKAGES = "__lambda_runtime_packages"
 _RUNNER_SOURCE = Path(lambda_runner.__file__).read_bytes()
 
 # The Lambda architecture each machine can run.
@@ -64,36 +61,21 @@ class LambdaFunctionRunFieldSet(RunFieldSet):
     architecture: LambdaArchitectureField
 
 
-async def _find_runtime_interpreter(
-    field_set: LambdaFunctionRunFieldSet, runtime: str, bootstrap: PythonBootstrap
-) -> str:
-    name = runtime  # Lambda's runtime names are the interpreters' names: python3.12.
-    found = await Get(
-        BinaryPaths,
-        BinaryPathRequest(
-            binary_name=name,
-            search_path=SearchPath(bootstrap.interpreter_search_paths),
-            test=BinaryPathTest(
-                ["-c", "import sys; sys.exit(sys.implementation.name != 'cpython')"],
-                fingerprint_stdout=False,
-            ),
-        ),
-    )
-    if not found.first_path:
-        searched = ", ".join(bootstrap.interpreter_search_paths) or "(nothing)"
+async def _runtime_interpreter(field_set: LambdaFunctionRunFieldSet, runtime: str) -> str:
+    interpreter = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(runtime))
+    if interpreter.path is None:
         raise LambdaRunError(
-            f"{field_set.address} runs on {runtime}, and no CPython {runtime[len('python'):]} "
-            f"was found to run it with. Pants looks for `{name}` in "
-            f"`[python-bootstrap].search_path` (`<PYENV>` is pyenv's versions, `<PATH>` your "
-            f"PATH), here: {searched}. Install it (e.g. `pyenv install "
-            f"{runtime[len('python'):]}`) or add its folder to that option."
+            f"{field_set.address} runs on {runtime}, and no CPython "
+            f"{interpreter.python_version} was found to run it with. "
+            f"{interpreter.where_pants_looked()}. Install it (e.g. `pyenv install "
+            f"{interpreter.python_version}`) or add its folder to that option."
         )
-    return found.first_path.path
+    return interpreter.path
 
 
 @rule(desc="Run a Lambda function under the Lambda layout")
 async def run_lambda_function(
-    field_set: LambdaFunctionRunFieldSet, bootstrap: PythonBootstrap, platform: Platform
+    field_set: LambdaFunctionRunFieldSet, platform: Platform
 ) -> RunRequest:
     wrapped = await Get(
         WrappedTarget,
@@ -118,12 +100,21 @@ async def run_lambda_function(
     aws_env = await Get(
         EnvironmentVars, EnvironmentVarsRequest(["AWS_REGION", "AWS_DEFAULT_REGION"])
     )
-    interpreter = await _find_runtime_interpreter(field_set, runtime, bootstrap)
-    runner = await Get(Digest, CreateDigest([FileContent(_RUNNER, _RUNNER_SOURCE)]))
+    interpreter = await _runtime_interpreter(field_set, runtime)
+    runner, runtime_packages = await MultiGet(
+        Get(Digest, CreateDigest([FileContent(_RUNNER, _RUNNER_SOURCE)])),
+        Get(InstalledRuntimePackages, RuntimePackagesRequest(runtime, architecture)),
+    )
+    runtime_dir = await Get(Digest, AddPrefix(runtime_packages.digest, _RUNTIME_PACKAGES))
     digest = await Get(
         Digest,
         MergeDigests(
-            [runner, function.zip.digest, *(layer.zip.digest for layer in function.layers)]
+            [
+                runner,
+                runtime_dir,
+                function.zip.digest,
+                *(layer.zip.digest for layer in function.layers),
+            ]
         ),
     )
     return RunRequest(
@@ -139,6 +130,7 @@ async def run_lambda_function(
             f"--handler={function.handler}",
             f"--runtime={runtime}",
             f"--name={field_set.address.target_name}",
+            f"--runtime-packages={{chroot}}/{_RUNTIME_PACKAGES}",
         ),
         extra_env={name: value for name, value in aws_env.items() if value},
     )

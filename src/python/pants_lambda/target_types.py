@@ -144,6 +144,23 @@ class LambdaFunctionIncludeRequirementsField(BoolField):
     )
 
 
+class LambdaIncludeRuntimeProvidedField(BoolField):
+    alias = "include_runtime_provided"
+    default = True
+    help = help_text(
+        """
+        Whether the ZIP ships the distributions the Lambda runtime itself provides (boto3,
+        botocore, s3transfer, jmespath, urllib3, python-dateutil, six, and setuptools on
+        python3.10 and python3.11) when its requirements need them. With `False`, the ZIP ships
+        none of them and the code uses the runtime's copies, at the runtime's versions (see the
+        README's "The runtime's own packages"); `pants run` puts those copies on `sys.path`
+        after the function's and its layers' files, as Lambda does.
+
+        Example: `include_runtime_provided=False`.
+        """
+    )
+
+
 class LambdaLayerIncludeRequirementsField(BoolField):
     alias = "include_requirements"
     default = True
@@ -226,6 +243,7 @@ class LambdaFunctionTarget(Target):
         LambdaFunctionLayersField,
         LambdaFunctionDependenciesField,
         LambdaFunctionIncludeRequirementsField,
+        LambdaIncludeRuntimeProvidedField,
         LambdaUploadField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
@@ -310,6 +328,7 @@ class LambdaLayerTarget(Target):
         LambdaArchitectureField,
         LambdaLayerIncludeRequirementsField,
         LambdaLayerIncludeSourcesField,
+        LambdaIncludeRuntimeProvidedField,
         LambdaUploadField,
         LambdaLayerOutputPathField,
         PythonResolveField,

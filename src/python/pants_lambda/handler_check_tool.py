@@ -1,0 +1,66 @@
+"""Checks a Lambda function's Python files with its runtime's own grammar.
+
+This file runs as a script inside a Pants sandbox (see `handler_rules.py`), on a CPython of the
+function's runtime started with `-I -S`, so it uses the standard library only and parses with
+exactly the grammar Lambda's interpreter has. It reads one JSON spec:
+
+    {"files": ["app/handler.py", "app/util.py"], "handler_file": "app/handler.py",
+     "func": "handler"}
+
+and prints one JSON result: `{"syntax_error": {"file", "line", "offset", "msg", "text"}}` for the
+first file Python cannot parse, else `{"defines": true|false}`: whether the handler's module binds
+`func` at its top level.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+
+
+def defines(tree: ast.Module, name: str) -> bool:
+    """Whether a module binds `name` at its top level."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name).split(".")[0] == name for alias in node.names):
+                return True
+    return False
+
+
+def check(spec: dict) -> dict:
+    trees = {}
+    for path in spec["files"]:
+        with open(path, "rb") as fp:
+            source = fp.read()
+        try:
+            trees[path] = ast.parse(source, filename=path)
+        except SyntaxError as e:
+            return {
+                "syntax_error": {
+                    "file": path,
+                    "line": e.lineno,
+                    "offset": e.offset,
+                    "msg": e.msg,
+                    "text": (e.text or "").rstrip("\n"),
+                }
+            }
+    return {"defines": defines(trees[spec["handler_file"]], spec["func"])}
+
+
+def main(spec_path: str) -> int:
+    with open(spec_path) as fp:
+        spec = json.load(fp)
+    print(json.dumps(check(spec)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

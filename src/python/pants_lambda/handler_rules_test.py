@@ -1,0 +1,171 @@
+"""The handler and import checks on code Pants' own CPython 3.9 cannot parse, and their errors."""
+
+from __future__ import annotations
+
+import logging
+from textwrap import dedent
+
+import pytest
+
+from pants.engine.addresses import Address
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_lambda.conftest import set_options
+from pants.engine.internals.scheduler import ExecutionError
+
+from pants_lambda.function_rules_test import package, zip_listing
+from pants_lambda.handler_check_tool import check
+from pants_lambda.import_rules import top_level_names
+
+MODERN_HANDLER = dedent(
+    """\
+    import json
+
+    type Row = dict[str, int]
+
+    class Box[T]:
+        def __init__(self, item: T) -> None:
+            self.item = item
+
+    def handler(event, context):
+        match event:
+            case {"id": str(key)}:
+                import shared.text
+                return {"slug": shared.text.slug(key), "box": f"{json.dumps({"a": 1})}"}
+            case _:
+                try:
+                    pass
+                except* ValueError:
+                    import shared.db
+                return None
+    """
+)
+
+
+def function(runtime: str, handler: str = "handler.py:handler") -> dict[str, str]:
+    return {
+        "src/python/shared/BUILD": "python_sources()",
+        "src/python/shared/db.py": "def get(key):\n    return {'id': key}\n",
+        "src/python/shared/text.py": "def slug(v):\n    return '-'.join(v.lower().split())\n",
+        "src/python/app/BUILD": 'python_sources(name="src")\n'
+        f'lambda_function(name="fn", handler="{handler}", runtime="{runtime}")\n',
+    }
+
+
+def package_error(rule_runner: RuleRunner, *fragments: str) -> None:
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("src/python/app", target_name="fn"))
+    for fragment in fragments:
+        assert fragment in str(error.value)
+
+
+def test_python312_syntax_packages_and_inference_sees_inside_it(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": MODERN_HANDLER})
+    built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    files, _, metadata = zip_listing(rule_runner, built)
+    # The imports inside `match` cases and `except*` blocks are inferred.
+    assert sorted(files) == ["app/handler.py", "shared/db.py", "shared/text.py"]
+    assert metadata["handler"] == "app.handler.handler"
+
+
+def test_syntax_the_runtime_lacks_names_target_file_and_line(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({**function("python3.11"), "src/python/app/handler.py": MODERN_HANDLER})
+    package_error(
+        rule_runner,
+        "The code of src/python/app:fn includes app/handler.py (under its source root), which "
+        "is not valid python3.11 code: invalid syntax (line 3",
+        "type Row = dict[str, int]",
+        "CPython 3.11.",
+    )
+
+
+def test_no_interpreter_of_the_runtime_never_rejects_code(
+    rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing to parse python3.12 code with: the handler check falls back to reading lines.
+    set_options(rule_runner, extra=["--python-bootstrap-search-path=['/nonexistent']"])
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": MODERN_HANDLER})
+    with caplog.at_level(logging.WARNING):
+        package(rule_runner, Address("src/python/app", target_name="fn"))
+    assert "Could not check" not in caplog.text
+    rule_runner.write_files(
+        {
+            **function("python3.12", handler="handler.py:main"),
+            "src/python/app/handler.py": MODERN_HANDLER,
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        package(rule_runner, Address("src/python/app", target_name="fn"))
+    assert (
+        "Could not check that app/handler.py defines `main` (the `handler` field of "
+        "src/python/app:fn): no CPython 3.12 was found to parse it with."
+    ) in caplog.text
+    assert "/nonexistent" in caplog.text
+
+
+def test_a_handler_path_that_is_no_module_path(rule_runner: RuleRunner) -> None:
+    set_options(rule_runner, extra=["--source-root-patterns=['/']"])
+    rule_runner.write_files(
+        {
+            "backend/cart-service/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="fn", handler="app.py:handler")\n',
+            "backend/cart-service/app.py": "def handler(event, context):\n    return 1\n",
+        }
+    )
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("backend/cart-service", target_name="fn"))
+    message = str(error.value)
+    assert (
+        "which Lambda would import as `backend.cart-service.app.handler`: 'cart-service' is not "
+        "a valid Python identifier"
+    ) in message
+    assert '`[source].root_patterns = ["/backend/cart-service"]` (or `"/backend/*"`' in message
+
+
+def test_imports_nothing_provides_fail_and_guarded_ones_do_not(rule_runner: RuleRunner) -> None:
+    guarded = dedent(
+        """\
+        import boto3
+        import tomllib
+        try:
+            import ujson
+        except ImportError:
+            ujson = None
+        import yaml_is_missing  # pants: no-infer-dep
+
+        def handler(event, context):
+            return boto3.__name__
+        """
+    )
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": guarded})
+    # boto3 comes from the runtime, tomllib from the standard library, ujson is optional.
+    package(rule_runner, Address("src/python/app", target_name="fn"))
+
+    rule_runner.write_files(
+        {"src/python/app/handler.py": "import utils\nfrom pydantic import BaseModel\n" + guarded}
+    )
+    package_error(
+        rule_runner,
+        "The `lambda_function` src/python/app:fn imports modules that nothing provides on Lambda "
+        "python3.12:\n"
+        "  src/python/app/handler.py:1: import utils\n"
+        "  src/python/app/handler.py:2: import pydantic.BaseModel\n",
+        "`[python-infer].ignored_unowned_imports`",
+    )
+
+
+def test_the_check_tool_parses_with_its_own_grammar(tmp_path) -> None:
+    (tmp_path / "ok.py").write_text("import os as handler\n")
+    (tmp_path / "bad.py").write_text("def f(:\n    pass\n")
+    files = [str(tmp_path / "ok.py")]
+    assert check({"files": files, "handler_file": files[0], "func": "handler"}) == {
+        "defines": True
+    }
+    bad = check({"files": [str(tmp_path / "bad.py")], "handler_file": "", "func": "f"})
+    assert bad["syntax_error"]["line"] == 1 and bad["syntax_error"]["text"] == "def f(:"
+
+
+def test_top_level_names() -> None:
+    assert top_level_names(
+        ["yaml/__init__.py", "six.py", "_cffi.cpython-312-x86_64-linux-gnu.so", "x-y/z.py"]
+    ) == {"yaml", "six", "_cffi"}

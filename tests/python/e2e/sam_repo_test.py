@@ -1,0 +1,238 @@
+"""A repository laid out like an AWS SAM application, with code this project's example lacks.
+
+Services live in hyphenated folders, each its own source root; a shared-code layer has pinned
+requirements; handlers use python3.12/3.13 syntax Pants' own CPython 3.9 cannot parse, read a
+data file at import (Lambda's working directory is /var/task), rely on the runtime's boto3 and
+setuptools, and guard an optional import. The plugin comes from its wheel, with the README's
+`pants.toml`: every handler packages and runs with `pants run`, and the mistakes a new user makes
+(a source root too high up, syntax the runtime lacks, an import nothing provides) fail the build
+with the target, the file and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from e2e import new_repo
+from e2e.clones import Clone
+
+SOURCE_ROOTS = '\n[source]\nroot_patterns = ["/services/*", "/layers/*/python"]\n'
+
+FILES = {
+    "requirements.txt": "attrs==24.2.0\nboto3==1.40.4\n",
+    "BUILD": 'python_requirements(name="reqs")\n',
+    # The shared-code layer, SAM style: its code under python/.
+    "layers/shared-code/BUILD": "lambda_layer(\n"
+    '    name="shared-code",\n'
+    '    compatible_runtimes=["python3.11", "python3.12", "python3.13"],\n'
+    '    dependencies=["layers/shared-code/python/shared"],\n'
+    ")\n",
+    "layers/shared-code/python/shared/BUILD": "python_sources()\n",
+    "layers/shared-code/python/shared/__init__.py": "",
+    "layers/shared-code/python/shared/responses.py": "import json\n\nimport attrs\n\n\n"
+    "@attrs.frozen\nclass Response:\n    status: int\n    body: object\n\n"
+    "    def render(self):\n"
+    "        return {'statusCode': self.status, 'body': json.dumps(self.body, sort_keys=True)}\n\n\n"
+    "def ok(body):\n    return Response(200, body).render()\n",
+    # python3.12: a `type` alias and `match`; the product list read at import, from the cwd.
+    "services/product-catalog/BUILD": 'python_sources(name="src", sources=["catalog/*.py"])\n'
+    'resource(name="products", source="product_list.json")\n'
+    "lambda_function(\n"
+    '    name="list-products",\n'
+    '    handler="catalog/list_products.py:lambda_handler",\n'
+    '    runtime="python3.12",\n'
+    '    layers=["layers/shared-code"],\n'
+    '    dependencies=[":products"],\n'
+    ")\n",
+    "services/product-catalog/product_list.json": json.dumps(
+        [
+            {"name": "kettle", "category": "kitchen"},
+            {"name": "lamp", "category": "living"},
+            {"name": "pan", "category": "kitchen"},
+        ]
+    ),
+    "services/product-catalog/catalog/__init__.py": "",
+    "services/product-catalog/catalog/list_products.py": "import json\n\n"
+    "from shared.responses import ok\n\n"
+    "type Product = dict[str, str]\n\n"
+    "with open('product_list.json') as fp:\n"
+    "    PRODUCTS: list[Product] = json.load(fp)\n\n\n"
+    "def lambda_handler(event, context):\n"
+    "    match event:\n"
+    "        case {'category': str(category)}:\n"
+    "            found = [p['name'] for p in PRODUCTS if p['category'] == category]\n"
+    "        case _:\n"
+    "            found = [p['name'] for p in PRODUCTS]\n"
+    "    return ok({'products': found})\n",
+    # python3.13: PEP 695 generics, `except*`, PEP 701 f-strings; boto3 from the runtime (the
+    # requirement is there, the ZIP leaves it to the runtime).
+    "services/shopping-cart/BUILD": 'python_sources(name="src", sources=["cart/*.py"])\n'
+    "lambda_function(\n"
+    '    name="add-to-cart",\n'
+    '    handler="cart/add_to_cart.py:lambda_handler",\n'
+    '    runtime="python3.13",\n'
+    '    layers=["layers/shared-code"],\n'
+    "    include_runtime_provided=False,\n"
+    ")\n",
+    "services/shopping-cart/cart/__init__.py": "",
+    "services/shopping-cart/cart/utils.py": "def parse(event):\n"
+    "    errors = [ValueError(f'bad item {item!r}') for item in event['items'] if not item]\n"
+    "    if errors:\n"
+    "        raise ExceptionGroup('invalid cart', errors)\n"
+    "    return list(event['items'])\n",
+    "services/shopping-cart/cart/add_to_cart.py": "import boto3\n\n"
+    "from cart.utils import parse\n"
+    "from shared.responses import ok\n\n\n"
+    "class Cart[T]:\n"
+    "    def __init__(self) -> None:\n"
+    "        self.items: list[T] = []\n\n\n"
+    "def lambda_handler(event, context):\n"
+    "    try:\n"
+    "        items = parse(event)\n"
+    "    except* ValueError as group:\n"
+    "        return {'statusCode': 400, 'errors': [str(e) for e in group.exceptions]}\n"
+    "    cart = Cart[str]()\n"
+    "    cart.items.extend(items)\n"
+    "    session = boto3.session.Session(region_name='eu-west-1')\n"
+    "    return ok({'items': cart.items, 'sdk': f\"{'-'.join([\"boto3\", boto3.__version__])}\",\n"
+    "               'region': session.region_name})\n",
+    # python3.11: pkg_resources from the runtime's setuptools, and a guarded optional import.
+    "services/order-history/BUILD": 'python_sources(name="src", sources=["orders/*.py"])\n'
+    "lambda_function(\n"
+    '    name="order-report",\n'
+    '    handler="orders/report.py:lambda_handler",\n'
+    '    runtime="python3.11",\n'
+    ")\n",
+    "services/order-history/orders/__init__.py": "",
+    "services/order-history/orders/report.py": "import os\n\nimport pkg_resources\n\n"
+    "try:\n    import ujson as json_impl\nexcept ImportError:\n    import json as json_impl\n\n\n"
+    "def lambda_handler(event, context):\n"
+    "    return {\n"
+    "        'encoder': json_impl.__name__,\n"
+    "        'boto3': pkg_resources.get_distribution('boto3').version,\n"
+    "        'trace': os.environ.get('_X_AMZN_TRACE_ID', ''),\n"
+    "        'cwd': os.path.samefile(os.getcwd(), os.environ['LAMBDA_TASK_ROOT']),\n"
+    "    }\n",
+}
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("caches")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, caches: Path) -> Clone:
+    repo = new_repo.new_repository(tmp_path_factory.mktemp("sam") / "shop", caches, FILES)
+    with open(repo.root / "pants.toml", "a") as fp:
+        fp.write(SOURCE_ROOTS)
+    return repo
+
+
+def names(path: Path) -> list[str]:
+    return sorted(zipfile.ZipFile(path).namelist())
+
+
+def run_handler(app: Clone, target: str, event: object) -> object:
+    result = app.pants("run", target, "--", "--event=-", stdin=json.dumps(event))
+    return json.loads(result.stdout)
+
+
+def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
+    packaged = app.pants("package", "::")
+    # The README's recipe sets every option Pants 2.17 would warn about.
+    assert "DEPRECATED" not in packaged.stderr, packaged.stderr
+    dist = app.root / "dist"
+    assert "Handler: catalog.list_products.lambda_handler" in packaged.stderr
+    assert names(dist / "services.product-catalog/list-products.zip") == [
+        "catalog/list_products.py",
+        "product_list.json",
+    ]
+    # boto3 is required, and left to the runtime: the ZIP holds only the function's own code.
+    assert names(dist / "services.shopping-cart/add-to-cart.zip") == [
+        "cart/add_to_cart.py",
+        "cart/utils.py",
+    ]
+    assert names(dist / "services.order-history/order-report.zip") == ["orders/report.py"]
+    layer = names(dist / "layers.shared-code/shared-code.zip")
+    assert "python/shared/responses.py" in layer
+    assert any(n.startswith("python/attrs/") for n in layer)
+
+    assert run_handler(app, "services/product-catalog:list-products", {"category": "kitchen"}) == {
+        "statusCode": 200,
+        "body": '{"products": ["kettle", "pan"]}',
+    }
+    assert run_handler(app, "services/shopping-cart:add-to-cart", {"items": ["tea"]}) == {
+        "statusCode": 200,
+        "body": '{"items": ["tea"], "region": "eu-west-1", "sdk": "boto3-1.40.4"}',
+    }
+    assert run_handler(app, "services/shopping-cart:add-to-cart", {"items": ["", 0]}) == {
+        "statusCode": 400,
+        "errors": ["bad item ''", "bad item 0"],
+    }
+    report = run_handler(app, "services/order-history:order-report", {})
+    assert report["encoder"] == "json" and report["boto3"] == "1.40.4" and report["cwd"]
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", report["trace"])
+
+
+def broken_copy(app: Clone, tmp_path: Path, files: dict[str, str], pants_toml: str = "") -> Clone:
+    repo = new_repo.new_repository(tmp_path / "shop", app.caches, {**FILES, **files})
+    with open(repo.root / "pants.toml", "a") as fp:
+        fp.write(pants_toml)
+    return repo
+
+
+def test_a_source_root_too_high_up_fails_and_names_the_fix(app: Clone, tmp_path: Path) -> None:
+    # Pants' default source root, `/`: the handler's module path has a hyphen.
+    repo = broken_copy(app, tmp_path, {})
+    result = repo.pants("package", "services/shopping-cart:add-to-cart", check=False)
+    assert result.returncode != 0
+    assert (
+        "The `handler` field of services/shopping-cart:add-to-cart is "
+        "'cart/add_to_cart.py:lambda_handler', which Lambda would import as "
+        "`services.shopping-cart.cart.add_to_cart.lambda_handler`: 'shopping-cart' is not a valid "
+        "Python identifier"
+    ) in result.stderr, result.stderr
+    assert "here `/`" in result.stderr
+    assert '`[source].root_patterns = ["/services/shopping-cart"]` (or `"/services/*"`' in result.stderr
+    assert not (repo.root / "dist").exists()
+
+
+def test_syntax_the_runtime_lacks_and_imports_nothing_provides(
+    app: Clone, tmp_path: Path
+) -> None:
+    repo = broken_copy(
+        app,
+        tmp_path,
+        {
+            # PEP 695 is python3.12 syntax; this function runs on python3.11.
+            "services/order-history/orders/report.py": "import os\n\ntype Row = dict[str, int]\n\n\n"
+            "def lambda_handler(event, context):\n    return {}\n",
+            # `utils` is `cart.utils` under this source root: nothing provides a top-level `utils`.
+            "services/shopping-cart/cart/add_to_cart.py": "import utils\n\n\n"
+            "def lambda_handler(event, context):\n    return utils.parse(event)\n",
+        },
+        SOURCE_ROOTS,
+    )
+    syntax = repo.pants("package", "services/order-history:order-report", check=False)
+    assert syntax.returncode != 0
+    assert (
+        "The code of services/order-history:order-report includes orders/report.py (under its "
+        "source root), which is not valid python3.11 code: invalid syntax (line 3"
+    ) in syntax.stderr, syntax.stderr
+    assert "type Row = dict[str, int]" in syntax.stderr
+
+    unprovided = repo.pants("package", "services/shopping-cart:add-to-cart", check=False)
+    assert unprovided.returncode != 0
+    assert (
+        "The `lambda_function` services/shopping-cart:add-to-cart imports modules that nothing "
+        "provides on Lambda python3.13:\n"
+        "  services/shopping-cart/cart/add_to_cart.py:1: import utils\n"
+    ) in unprovided.stderr, unprovided.stderr
+    assert "`[source].root_patterns`" in unprovided.stderr
+    assert not (repo.root / "dist").exists()

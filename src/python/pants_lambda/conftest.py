@@ -63,6 +63,7 @@ def set_options(
     runtime: str = "python3.12",
     resolves: bool = True,
     extra: Iterable[str] = (),
+    source_roots: str = "['src/python']",
 ) -> None:
     resolve_options = [
         "--python-enable-resolves",
@@ -74,9 +75,17 @@ def set_options(
             *machine_options(),
             *(resolve_options if resolves else []),
             *extra,
-            "--source-root-patterns=['src/python']",
+            f"--source-root-patterns={source_roots}",
             "--python-infer-use-rust-parser",
             f"--lambda-runtime={runtime}",
         ],
-        env_inherit={"PATH", "PYENV_ROOT", "HOME"},
+        # The pex tool the `./pants` launcher built (Pants would download it from GitHub).
+        env_inherit={
+            "PATH",
+            "PYENV_ROOT",
+            "HOME",
+            "PANTS_PEX_CLI_VERSION",
+            "PANTS_PEX_CLI_KNOWN_VERSIONS",
+            "PANTS_PEX_CLI_URL_TEMPLATE",
+        },
     )

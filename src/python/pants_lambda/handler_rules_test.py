@@ -104,7 +104,7 @@ def test_no_interpreter_of_the_runtime_never_rejects_code(
 
 
 def test_a_handler_path_that_is_no_module_path(rule_runner: RuleRunner) -> None:
-    set_options(rule_runner, extra=["--source-root-patterns=['/']"])
+    set_options(rule_runner, source_roots="['/']")
     rule_runner.write_files(
         {
             "backend/cart-service/BUILD": 'python_sources(name="src")\n'

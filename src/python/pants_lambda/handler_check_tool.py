@@ -8,7 +8,7 @@ exactly the grammar Lambda's interpreter has. It reads one JSON spec:
      "func": "handler"}
 
 and prints one JSON result: `{"syntax_error": {"file", "line", "offset", "msg", "text"}}` for the
-first file Python cannot parse, else `{"defines": true|false}`: whether the handler's module binds
+first file Python cannot compile, else `{"defines": true|false}`: whether the handler's module binds
 `func` at its top level.
 """
 
@@ -41,6 +41,9 @@ def check(spec: dict) -> dict:
         with open(path, "rb") as fp:
             source = fp.read()
         try:
+            # Compiled, not only parsed: some errors come from the compiler, e.g. `return` in an
+            # `except*` block.
+            compile(source, path, "exec", dont_inherit=True)
             trees[path] = ast.parse(source, filename=path)
         except SyntaxError as e:
             return {

@@ -92,11 +92,15 @@ async def check_module_path(
         f"import as `{handler.module}.{handler.func}`: "
         f"{', '.join(repr(part) for part in invalid)} is not a valid Python identifier, so the "
         "function would fail in AWS with \"Unable to import module\". A handler's module path is "
-        f"its file's path under its source root, here `/{root.path}` (from "
+        f"its file's path under its source root, here `{_display(root)}` (from "
         "`[source].root_patterns` or `[source].marker_filenames`). Make the folder that holds "
         f"the code a source root, e.g. `[source].root_patterns = [\"{suggested}\"]` (or "
         f"`\"{pattern}\"` for every folder beside it), or rename the folder."
     )
+
+
+def _display(root: SourceRoot) -> str:
+    return "/" if root.path in ("", ".") else f"/{root.path}"
 
 
 _DEFINITION = r"^(?:async[ \t]+def|def|class)[ \t]+{name}\b|^{name}[ \t]*(?::|=(?!=))|^(?:from|import)[ \t].*\b{name}\b"
@@ -108,8 +112,11 @@ async def check_handler_function(
     closure: LambdaClosure,
     runtime: str,
 ) -> None:
-    """The handler's module exists and defines the function; every first-party Python file of
-    the function's closure (its own, and its layers') parses on the runtime's CPython."""
+    """The handler's module exists, compiles on the runtime's CPython and defines the function.
+
+    Only the handler's module: the other files are compiled with the ZIP's bytecode, so an edit to
+    a shared file runs no check for each function importing it.
+    """
     base = handler.module.replace(".", "/")
     module_files = [
         path for path in (f"{base}.py", f"{base}/__init__.py") if path in closure.python_files.files
@@ -136,8 +143,7 @@ async def check_handler_function(
                 f"parse it with. {interpreter.where_pants_looked()}."
             )
         return
-    files = sorted(f for f in closure.python_files.files if f.endswith(".py"))
-    spec = {"files": files, "handler_file": module_file, "func": handler.func}
+    spec = {"files": [module_file], "handler_file": module_file, "func": handler.func}
     tool, sources = await MultiGet(
         Get(
             Digest,
@@ -148,7 +154,7 @@ async def check_handler_function(
                 ]
             ),
         ),
-        Get(Digest, DigestSubset(closure.python_files.digest, PathGlobs(files))),
+        Get(Digest, DigestSubset(closure.python_files.digest, PathGlobs([module_file]))),
     )
     result = await Get(
         ProcessResult,
@@ -165,7 +171,7 @@ async def check_handler_function(
     error = outcome.get("syntax_error")
     if error:
         raise InvalidFieldException(
-            f"The code of {field.address} includes {error['file']} (under its source root), "
+            f"The handler of {field.address} is in {error['file']} (under its source root), "
             f"which is not valid {runtime} code: "
             f"{error['msg']} (line {error['line']}"
             + (f", column {error['offset']}" if error["offset"] else "")

@@ -72,10 +72,26 @@ def test_syntax_the_runtime_lacks_names_target_file_and_line(rule_runner: RuleRu
     rule_runner.write_files({**function("python3.11"), "src/python/app/handler.py": MODERN_HANDLER})
     package_error(
         rule_runner,
-        "The code of src/python/app:fn includes app/handler.py (under its source root), which "
+        "The handler of src/python/app:fn is in app/handler.py (under its source root), which "
         "is not valid python3.11 code: invalid syntax (line 3",
         "type Row = dict[str, int]",
         "CPython 3.11.",
+    )
+
+
+def test_errors_only_the_compiler_finds(rule_runner: RuleRunner) -> None:
+    # Valid to the parser, rejected by CPython 3.12's compiler.
+    rule_runner.write_files(
+        {
+            **function("python3.12"),
+            "src/python/app/handler.py": "def handler(event, context):\n    try:\n"
+            "        pass\n    except* ValueError:\n        return 1\n",
+        }
+    )
+    package_error(
+        rule_runner,
+        "app/handler.py (under its source root), which is not valid python3.12 code: 'break', "
+        "'continue' and 'return' cannot appear in an except* block (line 5",
     )
 
 

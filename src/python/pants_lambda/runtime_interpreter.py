@@ -7,17 +7,13 @@ found where Pants finds every interpreter: `[python-bootstrap].search_path`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from pants.core.subsystems.python_bootstrap import PythonBootstrap
-from pants.core.util_rules.system_binaries import (
-    BinaryPathRequest,
-    BinaryPaths,
-    BinaryPathTest,
-    SearchPath,
-)
-from pants.engine.process import Process, ProcessCacheScope, ProcessResult
+from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
 
 
 @dataclass(frozen=True)
@@ -43,35 +39,46 @@ class RuntimeInterpreter:
         )
 
 
+def _first_executable(name: str, folders: tuple[str, ...]) -> tuple[str, os.stat_result] | None:
+    for folder in folders:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path, os.stat(path)
+    return None
+
+
 @rule(desc="Find a CPython of a Lambda runtime")
 async def find_runtime_interpreter(
     request: RuntimeInterpreterRequest, bootstrap: PythonBootstrap
 ) -> RuntimeInterpreter:
     searched = tuple(bootstrap.interpreter_search_paths)
-    found = await Get(
-        BinaryPaths,
-        BinaryPathRequest(
-            binary_name=request.runtime,
-            search_path=SearchPath(searched),
-            test=BinaryPathTest(
-                ["-c", "import sys; sys.exit(sys.implementation.name != 'cpython')"],
-                fingerprint_stdout=False,
-            ),
-        ),
-    )
-    if not found.first_path:
+    # Looked up here rather than by a process, like Pants' own expansion of `<PYENV>`: a probe
+    # process would run again in every Pants run without pantsd.
+    found = _first_executable(request.runtime, searched)
+    if found is None:
         return RuntimeInterpreter(request.runtime, None, "", searched)
-    path = found.first_path.path
-    # The exact version goes into the keys of the processes that run on it.
-    version = await Get(
+    path, stat = found
+    # Cached like any process, keyed on the file's size and modification time: a new install at
+    # the same path is asked again.
+    probe = await Get(
         ProcessResult,
         Process(
-            argv=(path, "-I", "-S", "-c", "import platform; print(platform.python_version())"),
+            argv=(
+                path,
+                "-I",
+                "-S",
+                "-c",
+                "import platform, sys; print(sys.implementation.name, platform.python_version())",
+            ),
+            env={"LAMBDA_INTERPRETER_FILE": f"{stat.st_size}-{stat.st_mtime_ns}"},
             description=f"Read the version of {path}",
-            cache_scope=ProcessCacheScope.PER_RESTART_SUCCESSFUL,
+            level=LogLevel.DEBUG,
         ),
     )
-    return RuntimeInterpreter(request.runtime, path, version.stdout.decode().strip(), searched)
+    implementation, version = probe.stdout.decode().split()
+    if implementation != "cpython":
+        return RuntimeInterpreter(request.runtime, None, "", searched)
+    return RuntimeInterpreter(request.runtime, path, version, searched)
 
 
 def rules():

@@ -172,8 +172,12 @@ def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path) -> 
     assert missing.returncode != 0
     assert f"The file or directory '{lockfile}' does not exist" in missing.stderr, missing.stderr
 
-    repo.pants("generate-lockfiles")
+    generated = repo.pants("generate-lockfiles")
     assert (repo.root / lockfile).is_file()
+    assert (
+        "Wrote lockfile for the resolve `python-default.lambda-platforms` to "
+        f"{lockfile}, 3rdparty/python/default.python3.14-x86_64.lock"
+    ) in generated.stderr, generated.stderr
     # pex 2.1.137's lockfile holds no cp314 wheel: the python3.14 function's PyYAML is locked, by
     # hash, in the Lambda platform lockfile written beside it.
     platform_lock = repo.root / "3rdparty/python/default.python3.14-x86_64.lock"

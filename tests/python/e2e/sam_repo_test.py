@@ -92,10 +92,13 @@ FILES = {
     "    def __init__(self) -> None:\n"
     "        self.items: list[T] = []\n\n\n"
     "def lambda_handler(event, context):\n"
+    "    errors = []\n"
     "    try:\n"
     "        items = parse(event)\n"
     "    except* ValueError as group:\n"
-    "        return {'statusCode': 400, 'errors': [str(e) for e in group.exceptions]}\n"
+    "        errors = [str(e) for e in group.exceptions]\n"
+    "    if errors:\n"
+    "        return {'statusCode': 400, 'errors': errors}\n"
     "    cart = Cart[str]()\n"
     "    cart.items.extend(items)\n"
     "    session = boto3.session.Session(region_name='eu-west-1')\n"
@@ -150,15 +153,20 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
     dist = app.root / "dist"
     assert "Handler: catalog.list_products.lambda_handler" in packaged.stderr
     assert names(dist / "services.product-catalog/list-products.zip") == [
+        "catalog/__init__.py",
         "catalog/list_products.py",
         "product_list.json",
     ]
     # boto3 is required, and left to the runtime: the ZIP holds only the function's own code.
     assert names(dist / "services.shopping-cart/add-to-cart.zip") == [
+        "cart/__init__.py",
         "cart/add_to_cart.py",
         "cart/utils.py",
     ]
-    assert names(dist / "services.order-history/order-report.zip") == ["orders/report.py"]
+    assert names(dist / "services.order-history/order-report.zip") == [
+        "orders/__init__.py",
+        "orders/report.py",
+    ]
     layer = names(dist / "layers.shared-code/shared-code.zip")
     assert "python/shared/responses.py" in layer
     assert any(n.startswith("python/attrs/") for n in layer)
@@ -222,7 +230,7 @@ def test_syntax_the_runtime_lacks_and_imports_nothing_provides(
     syntax = repo.pants("package", "services/order-history:order-report", check=False)
     assert syntax.returncode != 0
     assert (
-        "The code of services/order-history:order-report includes orders/report.py (under its "
+        "The handler of services/order-history:order-report is in orders/report.py (under its "
         "source root), which is not valid python3.11 code: invalid syntax (line 3"
     ) in syntax.stderr, syntax.stderr
     assert "type Row = dict[str, int]" in syntax.stderr

@@ -104,7 +104,8 @@ def test_handler_change_selects_and_rebuilds_one_function(repo: Clone) -> None:
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != before[name]} == {"payments"}
-        assert stats["local_execution_requests"] == 1
+        # Its handler check on CPython 3.12 and its zip step.
+        assert stats["local_execution_requests"] == 2
     finally:
         git(repo, "checkout", "--", ".")
 

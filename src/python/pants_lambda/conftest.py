@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 from typing import Iterable
 
 import pytest
@@ -48,6 +50,18 @@ def rule_runner() -> RuleRunner:
     )
     set_options(runner)
     return runner
+
+
+def local_interpreter(runtime: str) -> str:
+    """A CPython of a Lambda runtime (`python3.12`) on this machine, as Pants finds it."""
+    version = runtime[len("python") :]
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/{runtime}")) or [
+        path for path in [shutil.which(runtime)] if path
+    ]
+    if not found:
+        pytest.fail(f"this test runs {runtime} code, and no CPython {version} was found")
+    return found[0]
 
 
 def machine_options() -> list[str]:

@@ -56,6 +56,7 @@ from pants_lambda.runtime_packages import runtime_dists
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
+    LambdaCompileBytecodeField,
     LambdaFunctionDependenciesField,
     LambdaFunctionHandlerField,
     LambdaFunctionIncludeRequirementsField,
@@ -65,7 +66,13 @@ from pants_lambda.target_types import (
     LambdaRuntimeField,
     LambdaUploadField,
 )
-from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource, with_metadata
+from pants_lambda.zip_rules import (
+    BuildLambdaZipRequest,
+    BuiltLambdaZip,
+    ZipSource,
+    add_bytecode,
+    with_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +88,7 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     dependencies: LambdaFunctionDependenciesField
     include_requirements: LambdaFunctionIncludeRequirementsField
     include_runtime_provided: LambdaIncludeRuntimeProvidedField
+    compile_bytecode: LambdaCompileBytecodeField
     upload: LambdaUploadField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
@@ -289,25 +297,33 @@ async def build_lambda_function(
         Digest, DigestSubset(closure.python_files.digest, PathGlobs(own_files))
     )
     aws_handler = f"{handler.module}.{handler.func}"
+    sources: tuple[ZipSource, ...] = (
+        ZipSource(
+            own_python_files,
+            label="its first-party Python sources and resources",
+            compile="strict",
+        ),
+        ZipSource(
+            installed.digest,
+            label="its third-party requirements",
+            drop_dists=tuple(sorted(set(installed.dists) & (set(provided) | left_to_runtime))),
+            drop_top_dirs=("bin",),
+            compile="lenient",
+        ),
+        ZipSource(closure.files.digest, label="its `file` targets"),
+    )
+    bytecode: dict[str, object] = {}
+    if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
+        sources, bytecode = await add_bytecode(address, sources, "/var/task/", (runtime,))
     built = await Get(
         BuiltLambdaZip,
         BuildLambdaZipRequest(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
-            sources=(
-                ZipSource(own_python_files, label="its first-party Python sources and resources"),
-                ZipSource(
-                    installed.digest,
-                    label="its third-party requirements",
-                    drop_dists=tuple(
-                        sorted(set(installed.dists) & (set(provided) | left_to_runtime))
-                    ),
-                    drop_top_dirs=("bin",),
-                ),
-                ZipSource(closure.files.digest, label="its `file` targets"),
-            ),
+            sources=sources,
             metadata=FrozenDict(
                 {
+                    **bytecode,
                     "architectures": (architecture,),
                     "handler": aws_handler,
                     "kind": "function",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
 import zipfile
 from pathlib import Path
 from textwrap import dedent
@@ -20,14 +21,35 @@ from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import set_options
+from pants_lambda.conftest import local_interpreter, set_options
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 
 # Golden hashes: the bytes of these ZIPs must never change for the same inputs. If a deliberate
-# change to the ZIP format moves them, update them in the same commit and say why.
-GOLDEN_FUNCTION_SHA256 = "a8efa80814ae6984f3a97958ce2b77a8fac3a07fbbf4921586a074ef4f1e1b3e"
-GOLDEN_LAYER_SHA256 = "9b6d35f61a2401cf139247e2e5dbabce7be095b141a18cc59f7c77b10a2a51f2"
+# change to the ZIP format moves them, update them in the same commit and say why. With bytecode
+# (the default), they also hold for the CPython releases that compiled it, in GOLDEN_COMPILERS.
+GOLDEN_FUNCTION_SHA256 = "3f39742a800b66f183d9af4fcba0b8db28231dd7e46df5656ed41a873064a313"
+GOLDEN_LAYER_SHA256 = "1d90bcbfa2205175c6a2f07b456424981e32cedece803d185c48a361fc9f4185"
+GOLDEN_COMPILERS = {"python3.12": "3.12.1", "python3.13": "3.13.0"}
+# The same ZIPs with `compile_bytecode=False`.
+GOLDEN_FUNCTION_NO_BYTECODE_SHA256 = "a8efa80814ae6984f3a97958ce2b77a8fac3a07fbbf4921586a074ef4f1e1b3e"
+GOLDEN_LAYER_NO_BYTECODE_SHA256 = "9b6d35f61a2401cf139247e2e5dbabce7be095b141a18cc59f7c77b10a2a51f2"
+
+
+def check_golden_compilers() -> None:
+    """Bytecode is what one CPython release writes: golden hashes name the releases."""
+    for runtime, version in GOLDEN_COMPILERS.items():
+        found = subprocess.run(
+            [local_interpreter(runtime), "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert found == version, (
+            f"the golden hashes of ZIPs with bytecode were made with CPython {version}, and this "
+            f"machine's {runtime} is {found}: bytecode may differ between patch releases (see "
+            "README, 'Bytecode'). Check the ZIPs, then add this release's hashes."
+        )
 
 REPO = {
     "src/python/shared/BUILD": "python_sources()",
@@ -99,13 +121,19 @@ def test_function_ships_its_imports_minus_its_layers(rule_runner: RuleRunner) ->
     ]
     files, infos, metadata = zip_listing(rule_runner, built)
     # db.py comes from the layer; unused.py is never imported.
-    assert sorted(files) == ["app/handler.py", "shared/text.py"]
+    assert sorted(files) == [
+        "app/__pycache__/handler.cpython-312.pyc",
+        "app/handler.py",
+        "shared/__pycache__/text.cpython-312.pyc",
+        "shared/text.py",
+    ]
     assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in infos.values())
     assert all(info.external_attr >> 16 == 0o100644 for info in infos.values())
     assert metadata["handler"] == "app.handler.handler"
     assert metadata["runtime"] == "python3.12"
     assert metadata["architectures"] == ["arm64"]
     assert metadata["layers"] == ["shared"]
+    check_golden_compilers()
     assert metadata["sha256"] == GOLDEN_FUNCTION_SHA256
 
 
@@ -114,11 +142,27 @@ def test_layer_layout(rule_runner: RuleRunner) -> None:
     rule_runner.chmod("layers/shared/bin/tool", 0o755)
     built = package(rule_runner, Address("layers/shared", target_name="shared"))
     files, infos, metadata = zip_listing(rule_runner, built)
-    assert sorted(files) == ["bin/tool", "python/shared/db.py"]
+    assert sorted(files) == [
+        "bin/tool",
+        "python/shared/__pycache__/db.cpython-312.pyc",
+        "python/shared/__pycache__/db.cpython-313.pyc",
+        "python/shared/db.py",
+    ]
     assert infos["bin/tool"].external_attr >> 16 == 0o100755
     assert metadata["compatible_runtimes"] == ["python3.12", "python3.13"]
     assert metadata["compatible_architectures"] == ["arm64"]
+    check_golden_compilers()
     assert metadata["sha256"] == GOLDEN_LAYER_SHA256
+
+
+def test_golden_hashes_without_bytecode(rule_runner: RuleRunner) -> None:
+    set_options(rule_runner, extra=["--lambda-compile-bytecode=false"])
+    rule_runner.write_files(REPO)
+    rule_runner.chmod("layers/shared/bin/tool", 0o755)
+    function = package(rule_runner, Address("src/python/app", target_name="fn"))
+    layer = package(rule_runner, Address("layers/shared", target_name="shared"))
+    assert zip_listing(rule_runner, function)[2]["sha256"] == GOLDEN_FUNCTION_NO_BYTECODE_SHA256
+    assert zip_listing(rule_runner, layer)[2]["sha256"] == GOLDEN_LAYER_NO_BYTECODE_SHA256
 
 
 def test_function_without_layers_ships_everything_it_imports(rule_runner: RuleRunner) -> None:
@@ -131,7 +175,12 @@ def test_function_without_layers_ships_everything_it_imports(rule_runner: RuleRu
     )
     built = package(rule_runner, Address("src/python/app", target_name="fn"))
     files, _, metadata = zip_listing(rule_runner, built)
-    assert sorted(files) == ["app/handler.py", "shared/db.py", "shared/text.py"]
+    assert sorted(f for f in files if f.endswith(".py")) == [
+        "app/handler.py",
+        "shared/db.py",
+        "shared/text.py",
+    ]
+    assert metadata["bytecode"]["cache_tags"] == ["cpython-310"]
     assert metadata["layers"] == [] and metadata["runtime"] == "python3.10"
 
 
@@ -229,6 +278,7 @@ def test_two_layers_shipping_one_path_with_other_bytes(rule_runner: RuleRunner) 
 def test_two_layers_shipping_identical_files_is_a_warning(
     rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
+    set_options(rule_runner, extra=["--lambda-compile-bytecode=false"])
     rule_runner.write_files(
         {
             **REPO,

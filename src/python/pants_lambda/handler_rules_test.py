@@ -64,7 +64,11 @@ def test_python312_syntax_packages_and_inference_sees_inside_it(rule_runner: Rul
     built = package(rule_runner, Address("src/python/app", target_name="fn"))
     files, _, metadata = zip_listing(rule_runner, built)
     # The imports inside `match` cases and `except*` blocks are inferred.
-    assert sorted(files) == ["app/handler.py", "shared/db.py", "shared/text.py"]
+    assert sorted(f for f in files if f.endswith(".py")) == [
+        "app/handler.py",
+        "shared/db.py",
+        "shared/text.py",
+    ]
     assert metadata["handler"] == "app.handler.handler"
 
 
@@ -99,7 +103,10 @@ def test_no_interpreter_of_the_runtime_never_rejects_code(
     rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Nothing to parse python3.12 code with: the handler check falls back to reading lines.
-    set_options(rule_runner, extra=["--python-bootstrap-search-path=['/nonexistent']"])
+    set_options(
+        rule_runner,
+        extra=["--python-bootstrap-search-path=['/nonexistent']", "--lambda-compile-bytecode=false"],
+    )
     rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": MODERN_HANDLER})
     with caplog.at_level(logging.WARNING):
         package(rule_runner, Address("src/python/app", target_name="fn"))

@@ -220,6 +220,16 @@ def invoke(handler: str, event: object, context: LambdaContext, timeout: float) 
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def lambda_traceback(text: str, task: str, opt: str) -> str:
+    """A traceback with the paths Lambda shows: the files are in /var/task and /opt there.
+
+    CPython names a module's file where its importer found it, not the `/var/task/...` its
+    bytecode was compiled with."""
+    return text.replace(f'File "{task}{os.sep}', 'File "/var/task/').replace(
+        f'File "{opt}{os.sep}', 'File "/opt/'
+    )
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -248,7 +258,7 @@ def main(argv: list[str]) -> int:
         )
         return HANDLER_ERROR
     except Exception:
-        traceback.print_exc()
+        print(lambda_traceback(traceback.format_exc(), task, opt), end="", file=sys.stderr)
         print(f"pants run {args.name}: the handler {args.handler} raised", file=sys.stderr)
         return HANDLER_ERROR
     try:

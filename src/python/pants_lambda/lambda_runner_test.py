@@ -263,6 +263,9 @@ def test_main_reports_a_raising_handler(workdir: Path, capsys: pytest.CaptureFix
     assert out == ""
     assert "Traceback (most recent call last)" in err
     assert "ValueError: no such user" in err
+    # The paths Lambda would show, not the temporary folder's.
+    assert 'File "/var/task/lambda_app.py", line 2, in handler' in err
+    assert "raise ValueError('no such user')" in err
     assert "pants run fn: the handler lambda_app.handler raised" in err
 
 

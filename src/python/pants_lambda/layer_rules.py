@@ -31,6 +31,7 @@ from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
     LambdaCompatibleRuntimesField,
+    LambdaCompileBytecodeField,
     LambdaIncludeRuntimeProvidedField,
     LambdaLayerDependenciesField,
     LambdaLayerIncludeRequirementsField,
@@ -39,7 +40,7 @@ from pants_lambda.target_types import (
     LambdaRuntimeField,
     LambdaUploadField,
 )
-from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource
+from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource, add_bytecode
 
 PYTHON_PREFIX = "python/"
 
@@ -55,6 +56,7 @@ class LambdaLayerFieldSet(PackageFieldSet):
     include_requirements: LambdaLayerIncludeRequirementsField
     include_sources: LambdaLayerIncludeSourcesField
     include_runtime_provided: LambdaIncludeRuntimeProvidedField
+    compile_bytecode: LambdaCompileBytecodeField
     upload: LambdaUploadField
     output_path: LambdaLayerOutputPathField
     resolve: PythonResolveField
@@ -85,8 +87,17 @@ class BuiltLambdaLayer:
 
 def artifact_log_lines(built: BuiltLambdaZip, *extra: str) -> tuple[str, ...]:
     metadata = built.metadata
+    bytecode = metadata.get("bytecode")
     return (
         *extra,
+        *(
+            [
+                f"    Bytecode: {bytecode['unzipped_size']:,} bytes unzipped in "  # type: ignore[index]
+                f"{bytecode['files']} files ({', '.join(bytecode['cache_tags'])})"  # type: ignore[index]
+            ]
+            if bytecode
+            else []
+        ),
         f"    Size: {metadata['size']} bytes ({metadata['unzipped_size']} unzipped, "
         f"{metadata['file_count']} files)",
         f"    SHA-256: {metadata['sha256']}",
@@ -158,30 +169,36 @@ async def build_lambda_layer(
     dropped = tuple(sorted(set(installed.dists) & left_to_runtime))
     python_files = closure.python_files.digest if field_set.include_sources.value else EMPTY_DIGEST
 
+    sources: tuple[ZipSource, ...] = (
+        ZipSource(
+            python_files,
+            label="its first-party Python sources and resources",
+            prefix=PYTHON_PREFIX,
+            compile="strict",
+        ),
+        ZipSource(
+            installed.digest,
+            label="its third-party requirements",
+            prefix=PYTHON_PREFIX,
+            drop_dists=dropped,
+            drop_top_dirs=("bin",),
+            compile="lenient",
+        ),
+        ZipSource(closure.files.digest, label="its `file` targets", subdir=address.spec_path),
+    )
+    bytecode: dict[str, object] = {}
+    if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
+        # One `cpython-3NN` tag per runtime, side by side in each `__pycache__`.
+        sources, bytecode = await add_bytecode(address, sources, "/opt/", runtimes)
     built = await Get(
         BuiltLambdaZip,
         BuildLambdaZipRequest(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
-            sources=(
-                ZipSource(
-                    python_files,
-                    label="its first-party Python sources and resources",
-                    prefix=PYTHON_PREFIX,
-                ),
-                ZipSource(
-                    installed.digest,
-                    label="its third-party requirements",
-                    prefix=PYTHON_PREFIX,
-                    drop_dists=dropped,
-                    drop_top_dirs=("bin",),
-                ),
-                ZipSource(
-                    closure.files.digest, label="its `file` targets", subdir=address.spec_path
-                ),
-            ),
+            sources=sources,
             metadata=FrozenDict(
                 {
+                    **bytecode,
                     "compatible_architectures": (architecture,),
                     "compatible_runtimes": runtimes,
                     "kind": "layer",

@@ -12,13 +12,13 @@ from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.function_rules_test import REPO
+from pants_lambda.function_rules_test import REPO, check_golden_compilers
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
 
 # The manifest's bytes for the inputs below (it embeds the golden ZIP hashes of
-# function_rules_test.py). Update it only with a deliberate change to the manifest format (last:
-# each artifact's `upload`).
-GOLDEN_MANIFEST_SHA256 = "396d25e66a336bb915b503c92e6ef724fecf9e94f7f538db80713ebaee0f1b7d"
+# function_rules_test.py, bytecode included). Update it only with a deliberate change to the
+# manifest format or the ZIPs (last: bytecode in every ZIP).
+GOLDEN_MANIFEST_SHA256 = "64b4c86a788f3506f3ce5c40d1329299d1c49dfd1d0511841b147d06d7be90b1"
 
 FUNCTIONS = {
     "src/python/jobs/BUILD": dedent(
@@ -56,6 +56,7 @@ def test_manifest_lists_functions_and_their_layers(rule_runner: RuleRunner) -> N
     text = contents["infrastructure.app/manifest.json"].decode()
     manifest = json.loads(text)
     assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    check_golden_compilers()
     assert hashlib.sha256(text.encode()).hexdigest() == GOLDEN_MANIFEST_SHA256
     assert manifest["module"] == "app"
     assert sorted(manifest["functions"]) == ["fn", "nightly"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import StrOption
+from pants.option.option_types import BoolOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -29,6 +29,19 @@ class LambdaSubsystem(Subsystem):
             f"""
             The Lambda instruction set architecture of targets that do not set `architecture`.
             One of: {", ".join(ARCHITECTURES)}. Example: `architecture = "arm64"`.
+            """
+        ),
+    )
+
+    compile_bytecode = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Whether Lambda ZIPs carry the bytecode of the Python files they ship, compiled by a
+            CPython of each target's runtime (found in `[python-bootstrap].search_path`), for
+            targets that do not set `compile_bytecode`. Lambda's file system is read-only, so
+            without it every cold start compiles every module it imports.
+            Example: `compile_bytecode = false`.
             """
         ),
     )

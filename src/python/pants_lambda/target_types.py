@@ -19,6 +19,7 @@ from pants.engine.target import (
     StringField,
     StringSequenceField,
     Target,
+    TriBoolField,
 )
 from pants.util.strutil import help_text
 
@@ -161,6 +162,25 @@ class LambdaIncludeRuntimeProvidedField(BoolField):
     )
 
 
+class LambdaCompileBytecodeField(TriBoolField):
+    alias = "compile_bytecode"
+    help = help_text(
+        """
+        Whether the ZIP carries, beside each `.py` file it ships, the bytecode its runtime's
+        CPython would write (`__pycache__/<module>.cpython-3NN.pyc`, hash-based with
+        `unchecked-hash` invalidation, tracebacks naming `/var/task/...` or `/opt/python/...`),
+        so that cold starts in AWS load modules instead of compiling them. Compiling needs a
+        CPython of the target's runtime on the building machine. Defaults to
+        `[lambda].compile_bytecode` (on).
+
+        Example: `compile_bytecode=False` (e.g. for a runtime no build machine has).
+        """
+    )
+
+    def value_or_default(self, default: bool) -> bool:
+        return default if self.value is None else self.value
+
+
 class LambdaLayerIncludeRequirementsField(BoolField):
     alias = "include_requirements"
     default = True
@@ -244,6 +264,7 @@ class LambdaFunctionTarget(Target):
         LambdaFunctionDependenciesField,
         LambdaFunctionIncludeRequirementsField,
         LambdaIncludeRuntimeProvidedField,
+        LambdaCompileBytecodeField,
         LambdaUploadField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
@@ -329,6 +350,7 @@ class LambdaLayerTarget(Target):
         LambdaLayerIncludeRequirementsField,
         LambdaLayerIncludeSourcesField,
         LambdaIncludeRuntimeProvidedField,
+        LambdaCompileBytecodeField,
         LambdaUploadField,
         LambdaLayerOutputPathField,
         PythonResolveField,

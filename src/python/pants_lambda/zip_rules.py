@@ -13,10 +13,13 @@ from pants.engine.fs import (
     CreateDigest,
     Digest,
     DigestContents,
+    DigestEntries,
     DigestSubset,
     FileContent,
+    FileEntry,
     MergeDigests,
     PathGlobs,
+    RemovePrefix,
 )
 from pants.engine.addresses import Address
 from pants.engine.process import FallibleProcessResult, Process
@@ -26,10 +29,12 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from pants_lambda import zip_tool
+from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 
 _TOOL = "__lambda_zip_tool.py"
 _SPEC = "__lambda_zip_spec.json"
 _ENTRIES = "__lambda_zip_entries.txt"
+_BYTECODE = "__lambda_bytecode"
 # The tool runs in the sandbox as a script; its source is part of every zip Process' cache key.
 _TOOL_SOURCE = Path(zip_tool.__file__).read_bytes()
 
@@ -48,6 +53,22 @@ class ZipSource:
     subdir: str = ""
     drop_dists: tuple[str, ...] = ()
     drop_top_dirs: tuple[str, ...] = ()
+    # For the compile step: "strict" (first-party code: a file that does not compile is an
+    # error), "lenient" (third-party: it is left without bytecode), or "" (not compiled).
+    compile: str = ""
+    bytecode: bool = False  # The compile step's output: its `.pyc` files are shipped.
+
+    def spec(self, index: int) -> dict:
+        """This source in the zip tool's spec; its files are under `__in/<index>`."""
+        return {
+            "dir": "/".join(p for p in (f"__in/{index}", self.subdir) if p),
+            "label": self.label,
+            "prefix": self.prefix,
+            "drop_dists": sorted(self.drop_dists),
+            "drop_top_dirs": sorted(self.drop_top_dirs),
+            **({"compile": self.compile} if self.compile else {}),
+            **({"bytecode": True} if self.bytecode else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -90,27 +111,8 @@ def thaw(value: object) -> object:
     return value
 
 
-@rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
-async def build_lambda_zip(
-    request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
-) -> BuiltLambdaZip:
-    metadata_path = metadata_path_for(request.zip_path)
-    spec = {
-        "output": request.zip_path,
-        "metadata_output": metadata_path,
-        "entries_output": _ENTRIES,
-        "metadata": thaw(request.metadata),
-        "sources": [
-            {
-                "dir": "/".join(p for p in (f"__in/{i}", source.subdir) if p),
-                "label": source.label,
-                "prefix": source.prefix,
-                "drop_dists": sorted(source.drop_dists),
-                "drop_top_dirs": sorted(source.drop_top_dirs),
-            }
-            for i, source in enumerate(request.sources)
-        ],
-    }
+async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> Digest:
+    """The zip tool, its spec and each source's files under `__in/<index>`."""
     inputs = await MultiGet(
         Get(
             Digest,
@@ -121,12 +123,24 @@ async def build_lambda_zip(
                 ]
             ),
         ),
-        *(
-            Get(Digest, AddPrefix(source.digest, f"__in/{i}"))
-            for i, source in enumerate(request.sources)
-        ),
+        *(Get(Digest, AddPrefix(source.digest, f"__in/{i}")) for i, source in enumerate(sources)),
     )
-    input_digest = await Get(Digest, MergeDigests(inputs))
+    return await Get(Digest, MergeDigests(inputs))
+
+
+@rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
+async def build_lambda_zip(
+    request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
+) -> BuiltLambdaZip:
+    metadata_path = metadata_path_for(request.zip_path)
+    spec = {
+        "output": request.zip_path,
+        "metadata_output": metadata_path,
+        "entries_output": _ENTRIES,
+        "metadata": thaw(request.metadata),
+        "sources": [source.spec(i) for i, source in enumerate(request.sources)],
+    }
+    input_digest = await _tool_inputs(spec, request.sources)
     result = await Get(
         FallibleProcessResult,
         Process(
@@ -181,6 +195,105 @@ async def with_metadata(built: BuiltLambdaZip, extra: dict[str, object]) -> Buil
     )
     digest = await Get(Digest, MergeDigests([zip_only, described]))
     return dataclasses.replace(built, digest=digest, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class CompileLambdaBytecodeRequest:
+    address: Address  # The target the ZIP is built for.
+    sources: tuple[ZipSource, ...]  # The ZIP's sources; those with `compile` set are compiled.
+    mount: str  # Where Lambda puts the ZIP's root: "/var/task/" or "/opt/".
+    runtime: str
+
+
+@dataclass(frozen=True)
+class CompiledLambdaBytecode:
+    digest: Digest  # `.../__pycache__/<name>.cpython-3NN.pyc` files, at their paths in the ZIP.
+    version: str  # The CPython that compiled them, e.g. "3.12.1".
+    files: int
+    size: int  # Bytes, unzipped.
+
+
+class MissingRuntimeInterpreterError(Exception):
+    pass
+
+
+@rule(desc="Compile a Lambda artifact's bytecode", level=LogLevel.DEBUG)
+async def compile_lambda_bytecode(request: CompileLambdaBytecodeRequest) -> CompiledLambdaBytecode:
+    interpreter = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(request.runtime))
+    if interpreter.path is None:
+        raise MissingRuntimeInterpreterError(
+            f"{request.address} ships bytecode for {request.runtime} (the field "
+            "`compile_bytecode`, default `[lambda].compile_bytecode`: on), and no CPython "
+            f"{interpreter.python_version} was found to compile it with. "
+            f"{interpreter.where_pants_looked()}. Either install CPython "
+            f"{interpreter.python_version} (e.g. `pyenv install {interpreter.python_version}`) or "
+            f"add its folder to that option, or set `compile_bytecode=False` on {request.address} "
+            "to ship it without bytecode (every cold start then compiles what it imports)."
+        )
+    spec = {
+        "bytecode_output": _BYTECODE,
+        "mount": request.mount,
+        "sources": [source.spec(i) for i, source in enumerate(request.sources)],
+    }
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            # Not `-I`: it would ignore PYTHONHASHSEED, and CPython before 3.12 orders the
+            # frozensets it writes by their hashes.
+            argv=(interpreter.path, "-S", "-s", _TOOL, "--compile", _SPEC),
+            input_digest=await _tool_inputs(spec, request.sources),
+            env={"PYTHONHASHSEED": "0", "LAMBDA_PYTHON_VERSION": interpreter.version},
+            output_directories=(_BYTECODE,),
+            description=f"Compile the bytecode of {request.address} with CPython "
+            f"{interpreter.version}",
+            level=LogLevel.DEBUG,
+        ),
+    )
+    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
+        raise InvalidTargetException(
+            f"{request.address} cannot be packaged for {request.runtime}: "
+            f"{result.stderr.decode().strip()}"
+        )
+    if result.exit_code != 0:
+        raise ZipToolError(
+            f"Compiling the bytecode of {request.address} failed with exit code "
+            f"{result.exit_code} (a bug in pants_lambda, or the machine):\n"
+            f"{result.stderr.decode()}"
+        )
+    compiled, entries = await MultiGet(
+        Get(Digest, RemovePrefix(result.output_digest, _BYTECODE)),
+        Get(DigestEntries, Digest, result.output_digest),
+    )
+    files = [entry for entry in entries if isinstance(entry, FileEntry)]
+    return CompiledLambdaBytecode(
+        compiled,
+        interpreter.version,
+        len(files),
+        sum(entry.file_digest.serialized_bytes_length for entry in files),
+    )
+
+
+def cache_tag(runtime: str) -> str:
+    """The tag of the runtime's bytecode files: python3.12 -> cpython-312."""
+    return "cpython-" + runtime[len("python") :].replace(".", "")
+
+
+async def add_bytecode(
+    address: Address, sources: tuple[ZipSource, ...], mount: str, runtimes: tuple[str, ...]
+) -> tuple[tuple[ZipSource, ...], dict[str, object]]:
+    """The sources plus their bytecode for each runtime, and what to say of it in the JSON."""
+    compiled = await MultiGet(
+        Get(CompiledLambdaBytecode, CompileLambdaBytecodeRequest(address, sources, mount, runtime))
+        for runtime in runtimes
+    )
+    merged = await Get(Digest, MergeDigests(c.digest for c in compiled))
+    bytecode = ZipSource(merged, label="its bytecode", bytecode=True)
+    description = {
+        "cache_tags": tuple(cache_tag(runtime) for runtime in runtimes),
+        "files": sum(c.files for c in compiled),
+        "unzipped_size": sum(c.size for c in compiled),
+    }
+    return (*sources, bytecode), {"bytecode": FrozenDict(description)}
 
 
 def rules():

@@ -1,7 +1,7 @@
-"""Writes a byte-reproducible Lambda ZIP and the JSON that describes it.
+"""Writes a byte-reproducible Lambda ZIP and the JSON that describes it, and compiles its bytecode.
 
-This file runs as a script inside a Pants sandbox (see `zip_rules.py`), on whatever interpreter
-Pants runs scripts with, so it uses the standard library only. It reads one JSON spec:
+This file runs as a script inside a Pants sandbox (see `zip_rules.py`), so it uses the standard
+library only. It reads one JSON spec:
 
     {"output": "a/b.zip", "metadata_output": "a/b.json", "entries_output": "list.txt",
      "metadata": {...},
@@ -9,8 +9,17 @@ Pants runs scripts with, so it uses the standard library only. It reads one JSON
                   "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
 
 Entries are sorted, dated 1980-01-01, owned by nobody and 0644 or 0755 (for files with an
-executable bit); bytecode caches are never shipped. Two sources that would write one path are an
+executable bit); bytecode caches of the inputs are never shipped, only a source marked
+`"bytecode": true` (the output of `--compile`). Two sources that would write one path are an
 error, because Lambda would silently keep only one of them.
+
+`--compile SPEC` runs on a CPython of the Lambda runtime instead (with a fixed PYTHONHASHSEED):
+for each `.py` file of the sources marked `"compile": "strict"` or `"lenient"`, it writes the
+bytecode that CPython's import system looks for, `<dir>/__pycache__/<name>.<cache tag>.pyc`
+under `spec["bytecode_output"]`, hash-based and never checked against the source (PEP 552
+`unchecked-hash`), with `spec["mount"]` + the file's path in the ZIP as the code's file name. A
+file that does not compile is an error in a strict source (first-party code), and left without
+bytecode in a lenient one (third-party distributions ship files for other Python versions).
 """
 
 from __future__ import annotations
@@ -82,7 +91,7 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
                 if (
                     relpath in dropped
                     or relpath.split("/", 1)[0] in drop_top_dirs
-                    or _is_bytecode(relpath)
+                    or (_is_bytecode(relpath) and not source.get("bytecode"))
                 ):
                     continue
                 arcname = prefix + relpath
@@ -96,6 +105,42 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
                 entries[arcname] = os.path.join(dirpath, name)
                 labels[arcname] = label
     return entries
+
+
+def compile_bytecode(spec: dict) -> None:
+    import importlib.util
+    import py_compile
+
+    for source in spec["sources"]:
+        mode = source.get("compile")
+        if not mode:
+            continue
+        for arcname, path in sorted(collect_entries([source]).items()):
+            if not arcname.endswith(".py"):
+                continue
+            cfile = os.path.join(spec["bytecode_output"], importlib.util.cache_from_source(arcname))
+            try:
+                py_compile.compile(
+                    path,
+                    cfile=cfile,
+                    dfile=spec["mount"] + arcname,
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+            except py_compile.PyCompileError as e:
+                if mode == "strict":
+                    error = e.exc_value
+                    where = ""
+                    if isinstance(error, SyntaxError) and error.lineno:
+                        with open(path, encoding="utf-8", errors="replace") as fp:
+                            lines = fp.read().splitlines()
+                        text = lines[error.lineno - 1].strip() if error.lineno <= len(lines) else ""
+                        where = f" (line {error.lineno}): {text}"
+                    raise ZipSpecError(
+                        f"{source['label']} include {arcname}, which CPython "
+                        f"{sys.version.split()[0]} cannot compile: {e.exc_type_name}: "
+                        f"{getattr(error, 'msg', error)}{where}"
+                    ) from e
 
 
 def write_zip(output: str, entries: dict[str, str]) -> dict[str, tuple[str, int]]:
@@ -132,9 +177,16 @@ def describe(output: str, unzipped_size: int, file_count: int, metadata: dict) -
     }
 
 
-def main(spec_path: str) -> int:
+def main(spec_path: str, compile_only: bool = False) -> int:
     with open(spec_path) as fp:
         spec = json.load(fp)
+    if compile_only:
+        try:
+            compile_bytecode(spec)
+        except ZipSpecError as e:
+            print(e, file=sys.stderr)
+            return SPEC_ERROR_EXIT_CODE
+        return 0
     try:
         entries = collect_entries(spec["sources"])
     except ZipSpecError as e:
@@ -153,4 +205,6 @@ def main(spec_path: str) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--compile":
+        sys.exit(main(sys.argv[2], compile_only=True))
     sys.exit(main(sys.argv[1]))

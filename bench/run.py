@@ -1079,7 +1079,10 @@ def main(argv: Sequence[str]) -> int:
     report = render_report(results, shape, pants_version, command, started,
                            (load_start, load_average()))
     print("\n" + report)
-    args.results.write_text(report)
+    # Keep the section bench/cold_start.py writes into the same file.
+    previous = args.results.read_text() if args.results.exists() else ""
+    cold_start = re.search(r"<!-- cold-start:begin -->.*?<!-- cold-start:end -->\n", previous, re.S)
+    args.results.write_text(report + ("\n" + cold_start.group(0) if cold_start else ""))
     (out / "results.json").write_text(results_json(results, shape, pants_version))
     print(f"Wrote {args.results} (and {out / 'results.json'}; logs of every run under {out})")
     missed = any(row.met is False for row in build_rows(results))

@@ -122,7 +122,11 @@ def test_no_interpreter_of_the_runtime_names_both_ways_out(rule_runner: RuleRunn
     rule_runner.write_files(REPO)
     # Without its layer, which would fail the same way first.
     rule_runner.write_files(
-        {"src/python/app/BUILD": REPO["src/python/app/BUILD"].replace('layers=["layers/shared"],', "")}
+        {
+            "src/python/app/BUILD": REPO["src/python/app/BUILD"].replace(
+                'layers=["layers/shared"],', ""
+            )
+        }
     )
     with pytest.raises(ExecutionError) as error:
         package(rule_runner, FUNCTION)
@@ -163,12 +167,21 @@ def test_the_zip_tool_skips_third_party_files_that_do_not_compile(tmp_path: Path
     spec = {
         "bytecode_output": str(tmp_path / "out"),
         "mount": "/opt/",
-        "sources": [{"dir": str(tmp_path / "in"), "label": "its requirements", "compile": "lenient"}],
+        "sources": [
+            {"dir": str(tmp_path / "in"), "label": "its requirements", "compile": "lenient"}
+        ],
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     tool = Path(__file__).parent / "zip_tool.py"
     subprocess.run(
-        [interpreter("python3.12"), "-S", "-s", str(tool), "--compile", str(tmp_path / "spec.json")],
+        [
+            interpreter("python3.12"),
+            "-S",
+            "-s",
+            str(tool),
+            "--compile",
+            str(tmp_path / "spec.json"),
+        ],
         check=True,
         env={"PYTHONHASHSEED": "0"},
     )

@@ -32,7 +32,9 @@ GOLDEN_FUNCTION_SHA256 = "3f39742a800b66f183d9af4fcba0b8db28231dd7e46df5656ed41a
 GOLDEN_LAYER_SHA256 = "1d90bcbfa2205175c6a2f07b456424981e32cedece803d185c48a361fc9f4185"
 GOLDEN_COMPILERS = {"python3.12": "3.12.1", "python3.13": "3.13.0"}
 # The same ZIPs with `compile_bytecode=False`.
-GOLDEN_FUNCTION_NO_BYTECODE_SHA256 = "a8efa80814ae6984f3a97958ce2b77a8fac3a07fbbf4921586a074ef4f1e1b3e"
+GOLDEN_FUNCTION_NO_BYTECODE_SHA256 = (
+    "a8efa80814ae6984f3a97958ce2b77a8fac3a07fbbf4921586a074ef4f1e1b3e"
+)
 GOLDEN_LAYER_NO_BYTECODE_SHA256 = "9b6d35f61a2401cf139247e2e5dbabce7be095b141a18cc59f7c77b10a2a51f2"
 
 
@@ -50,6 +52,7 @@ def check_golden_compilers() -> None:
             f"machine's {runtime} is {found}: bytecode may differ between patch releases (see "
             "README, 'Bytecode'). Check the ZIPs, then add this release's hashes."
         )
+
 
 REPO = {
     "src/python/shared/BUILD": "python_sources()",

@@ -91,11 +91,11 @@ async def check_module_path(
         f"The `{field.alias}` field of {field.address} is {field.value!r}, which Lambda would "
         f"import as `{handler.module}.{handler.func}`: "
         f"{', '.join(repr(part) for part in invalid)} is not a valid Python identifier, so the "
-        "function would fail in AWS with \"Unable to import module\". A handler's module path is "
+        'function would fail in AWS with "Unable to import module". A handler\'s module path is '
         f"its file's path under its source root, here `{_display(root)}` (from "
         "`[source].root_patterns` or `[source].marker_filenames`). Make the folder that holds "
-        f"the code a source root, e.g. `[source].root_patterns = [\"{suggested}\"]` (or "
-        f"`\"{pattern}\"` for every folder beside it), or rename the folder."
+        f'the code a source root, e.g. `[source].root_patterns = ["{suggested}"]` (or '
+        f'`"{pattern}"` for every folder beside it), or rename the folder.'
     )
 
 
@@ -103,7 +103,12 @@ def _display(root: SourceRoot) -> str:
     return "/" if root.path in ("", ".") else f"/{root.path}"
 
 
-_DEFINITION = r"^(?:async[ \t]+def|def|class)[ \t]+{name}\b|^{name}[ \t]*(?::|=(?!=))|^(?:from|import)[ \t].*\b{name}\b"
+# A top-level binding of `{name}`: a def, a class, an assignment or an import.
+_DEFINITION = (
+    r"^(?:async[ \t]+def|def|class)[ \t]+{name}\b"
+    r"|^{name}[ \t]*(?::|=(?!=))"
+    r"|^(?:from|import)[ \t].*\b{name}\b"
+)
 
 
 async def check_handler_function(

@@ -105,7 +105,10 @@ def test_no_interpreter_of_the_runtime_never_rejects_code(
     # Nothing to parse python3.12 code with: the handler check falls back to reading lines.
     set_options(
         rule_runner,
-        extra=["--python-bootstrap-search-path=['/nonexistent']", "--lambda-compile-bytecode=false"],
+        extra=[
+            "--python-bootstrap-search-path=['/nonexistent']",
+            "--lambda-compile-bytecode=false",
+        ],
     )
     rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": MODERN_HANDLER})
     with caplog.at_level(logging.WARNING):
@@ -181,9 +184,7 @@ def test_the_check_tool_parses_with_its_own_grammar(tmp_path) -> None:
     (tmp_path / "ok.py").write_text("import os as handler\n")
     (tmp_path / "bad.py").write_text("def f(:\n    pass\n")
     files = [str(tmp_path / "ok.py")]
-    assert check({"files": files, "handler_file": files[0], "func": "handler"}) == {
-        "defines": True
-    }
+    assert check({"files": files, "handler_file": files[0], "func": "handler"}) == {"defines": True}
     bad = check({"files": [str(tmp_path / "bad.py")], "handler_file": "", "func": "f"})
     assert bad["syntax_error"]["line"] == 1 and bad["syntax_error"]["text"] == "def f(:"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
@@ -87,13 +88,13 @@ class BuiltLambdaLayer:
 
 def artifact_log_lines(built: BuiltLambdaZip, *extra: str) -> tuple[str, ...]:
     metadata = built.metadata
-    bytecode = metadata.get("bytecode")
+    bytecode: Any = metadata.get("bytecode")
     return (
         *extra,
         *(
             [
-                f"    Bytecode: {bytecode['unzipped_size']:,} bytes unzipped in "  # type: ignore[index]
-                f"{bytecode['files']} files ({', '.join(bytecode['cache_tags'])})"  # type: ignore[index]
+                f"    Bytecode: {bytecode['unzipped_size']:,} bytes unzipped in "
+                f"{bytecode['files']} files ({', '.join(bytecode['cache_tags'])})"
             ]
             if bytecode
             else []

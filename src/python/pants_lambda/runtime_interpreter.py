@@ -35,7 +35,8 @@ class RuntimeInterpreter:
     def where_pants_looked(self) -> str:
         return (
             f"Pants looks for `{self.runtime}` in `[python-bootstrap].search_path` (`<PYENV>` is "
-            f"pyenv's versions, `<PATH>` your PATH), here: {', '.join(self.searched) or '(nothing)'}"
+            "pyenv's versions, `<PATH>` your PATH), here: "
+            f"{', '.join(self.searched) or '(nothing)'}"
         )
 
 

@@ -18,7 +18,6 @@ from pants.backend.python.util_rules.pex_requirements import (
 )
 from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.util.frozendict import FrozenDict
 
 from pants_lambda.requirements_rules import install_for_platform
 
@@ -73,15 +72,9 @@ def runtime_dists(runtime: str) -> frozenset[str]:
     return frozenset(project for project, _, _ in _PROVIDED[runtime])
 
 
-def runtime_versions(runtime: str) -> FrozenDict[str, str]:
-    return FrozenDict((project, version) for project, version, _ in _PROVIDED[runtime])
-
-
 def runtime_modules(runtime: str) -> frozenset[str]:
     """The top-level modules the runtime's own packages provide."""
-    return frozenset(
-        module for project, _, _ in _PROVIDED[runtime] for module in _MODULES[project]
-    )
+    return frozenset(module for project, _, _ in _PROVIDED[runtime] for module in _MODULES[project])
 
 
 def requirements_file(runtime: str) -> str:
@@ -111,9 +104,7 @@ async def install_runtime_packages(request: RuntimePackagesRequest) -> Installed
     requirements, config = await MultiGet(
         Get(
             Digest,
-            CreateDigest(
-                [FileContent(_REQUIREMENTS, requirements_file(request.runtime).encode())]
-            ),
+            CreateDigest([FileContent(_REQUIREMENTS, requirements_file(request.runtime).encode())]),
         ),
         # The indexes and find-links of `[python-repos]`, as for requirements without a resolve.
         Get(ResolvePexConfig, ResolvePexConfigRequest(None)),

@@ -69,19 +69,26 @@ FIRST_PARTY = {
 
 # Golden hashes: every third-party file comes hash-checked from a lockfile (3rdparty/python/lambda.lock
 # up to python3.12, the Lambda platform lockfiles beside it for python3.13 and python3.14), so
-# these bytes never change for the same commit, on any machine.
+# these bytes never change for the same commit, on any machine with the same CPython releases
+# compiling the bytecode (GOLDEN_COMPILERS; the python3.14 layers carry none).
 GOLDEN_SHA256 = {
-    "layer:deps": "03b1a286387bfacba9f2f070260dfba4384d6e6550d43ee1f57feb307dd123a4",
-    "function:reports": "bfb41e2cd6f776e7839c9c8c5b728dac67b3a494142e4d924466565b2c5755a4",
-    "function:profiles": "28bf19577154d0e928286cd8f66ce6c1bcd5f78259d701b2efb66f7430589575",
-    "layer:shared": "530322769ee4c84db81cbb5745354fe363e414c3f9a9dc8433acfda8c8653862",
+    "layer:deps": "5e77131e630b745ee77f2c38344f1b9f88ecf8b39a37998b2ffa3ca72f6eaa53",
+    "function:reports": "4a9e454802838792064b3e1b5406ebf4c253edfb821f7579296c4a9a7ff9b3dc",
+    "function:profiles": "19348ac5ce4ca5acfa9e0578ed42aacb5f1371ff4e458c57a557d72ed5b1eb5a",
+    "layer:shared": "011d1a91bba494ad507d79a7a91f28edc687289ba3be2cf899faf8f6afaa98a0",
     # python3.13 and python3.14, with pydantic's compiled core, on both architectures.
-    "layer:pydantic-py313": "4fe8048bffd107d086c2dfcd673424fcdce26841351f9fa2b5a31de90cdddea5",
-    "layer:deps-arm64": "ca5536b363d0eedd2e7647f22e44cbdd91249532650d94861ce9c44293fe195a",
+    "layer:pydantic-py313": "e8207b913471d634552eb0a63c09127444199e742659daa2f6f943d365914d78",
+    "layer:deps-arm64": "34ef603a5af26f157db809fb42e9c6fd53a4040329105ed4f600d776ec97a4c5",
     "layer:pydantic-py314": "e4375f5c876db16521c4c0fa7b523569ca51ee9eb843c267455cc0095c38dc1d",
     "layer:pydantic-py314-arm64": "57339e3feb2d41d4775fcab215b5130983a342999e3a9625f225a8531434ac8a",
     # python3.13 x86_64 with requests and charset-normalizer's compiled extension bundled.
-    "function:audit": "a4586ab5b997375b31fda900c6b767c9d452ba958d8d2294aa74c632053f8c30",
+    "function:audit": "54ec890e8881f28d5fc674cf1cde298a2c58fae76e8b82f101340e80d8ac95af",
+}
+GOLDEN_COMPILERS = {
+    "python3.10": "3.10.13",
+    "python3.11": "3.11.7",
+    "python3.12": "3.12.1",
+    "python3.13": "3.13.0",
 }
 
 # Runs a handler the way Lambda does: only the function (/var/task) and its layers (/opt/python)
@@ -160,14 +167,28 @@ def test_function_zips_hold_exactly_their_closure(packaged: Clone) -> None:
     described = artifacts(packaged.root / "dist")
     for name, expected in FIRST_PARTY.items():
         names = zipfile.ZipFile(described[f"function:{name}"]["zip"]).namelist()
-        first_party = [n for n in names if n.split("/")[0] in ("access", "billing", "shared")]
+        first_party = [
+            n
+            for n in names
+            if n.split("/")[0] in ("access", "billing", "shared") and n.endswith(".py")
+        ]
         assert first_party == expected, name
-        assert not any(
-            "__pycache__" in n or n.endswith(".pyc") or n.startswith("bin/") for n in names
-        )
-    # Functions whose layers provide every requirement ship no third-party code at all.
+        # Beside each first-party .py, the bytecode of the function's runtime; no other bytecode.
+        runtime = described[f"function:{name}"]["runtime"]
+        tag = "cpython-" + runtime[len("python") :].replace(".", "")
+
+        def bytecode_of(source: str) -> str:
+            folder, module = os.path.split(source)
+            return f"{folder}/__pycache__/{module[:-3]}.{tag}.pyc"
+
+        assert {bytecode_of(n) for n in first_party} <= set(names), name
+        pycs = [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        assert {bytecode_of(n) for n in names if n.endswith(".py")} >= set(pycs), name
+        assert not any(n.startswith("bin/") for n in names)
+    # Functions whose layers provide every requirement ship no third-party code at all: their
+    # first-party sources and those sources' bytecode.
     for name in ("profiles", "sessions", "tokens", "invoices", "payments", "refunds"):
-        assert described[f"function:{name}"]["file_count"] == len(FIRST_PARTY[name]), name
+        assert described[f"function:{name}"]["file_count"] == 2 * len(FIRST_PARTY[name]), name
     # Without layers, the requirements are bundled, for the function's own runtime.
     reports = zipfile.ZipFile(described["function:reports"]["zip"]).namelist()
     assert "yaml/__init__.py" in reports
@@ -243,6 +264,19 @@ def test_newest_runtimes_get_their_own_compiled_builds(packaged: Clone, tmp_path
 
 
 def test_golden_hashes(packaged: Clone) -> None:
+    for runtime, version in GOLDEN_COMPILERS.items():
+        python = interpreter_for(runtime)
+        assert python, f"the golden hashes need a CPython of {runtime}"
+        found = subprocess.run(
+            [python, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert found == version, (
+            f"the golden hashes of ZIPs with bytecode were made with CPython {version}, and this "
+            f"machine's {runtime} is {found}: check the ZIPs, then add this release's hashes"
+        )
     described = artifacts(packaged.root / "dist")
     assert {key: described[key]["sha256"] for key in GOLDEN_SHA256} == GOLDEN_SHA256
 

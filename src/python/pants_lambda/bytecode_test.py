@@ -20,13 +20,15 @@ FUNCTION = Address("src/python/app", target_name="fn")
 LAYER = Address("layers/shared", target_name="shared")
 
 
-def run_python(runtime: str, code: str, *args: str) -> str:
+def code_filename(runtime: str, pyc: bytes) -> str:
+    """The file name a `.pyc`'s code object carries, read by the runtime's CPython."""
+    read = "import marshal, sys; print(marshal.loads(bytes.fromhex(sys.argv[1])[16:]).co_filename)"
     return subprocess.run(
-        [interpreter(runtime), "-I", "-S", "-c", code, *args],
+        [interpreter(runtime), "-I", "-S", "-c", read, pyc.hex()],
         check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    ).stdout.strip()
 
 
 def test_function_zip_carries_unchecked_hash_bytecode(rule_runner: RuleRunner) -> None:
@@ -45,13 +47,8 @@ def test_function_zip_carries_unchecked_hash_bytecode(rule_runner: RuleRunner) -
         "files": 2,
         "unzipped_size": sum(len(files[name]) for name in pycs),
     }
-    code = files["app/__pycache__/handler.cpython-312.pyc"]
-    filename = run_python(
-        "python3.12",
-        "import marshal, sys; print(marshal.loads(bytes.fromhex(sys.argv[1])[16:]).co_filename)",
-        code.hex(),
-    )
-    assert filename.strip() == "/var/task/app/handler.py"
+    pyc = files["app/__pycache__/handler.cpython-312.pyc"]
+    assert code_filename("python3.12", pyc) == "/var/task/app/handler.py"
 
 
 def test_the_runtime_imports_the_bytecode_whatever_the_sources_timestamps(
@@ -93,13 +90,8 @@ def test_a_layer_for_several_runtimes_carries_each_ones_bytecode(rule_runner: Ru
         "python/shared/__pycache__/db.cpython-313.pyc",
     ]
     assert metadata["bytecode"]["cache_tags"] == ["cpython-312", "cpython-313"]
-    code = files["python/shared/__pycache__/db.cpython-313.pyc"]
-    filename = run_python(
-        "python3.13",
-        "import marshal, sys; print(marshal.loads(bytes.fromhex(sys.argv[1])[16:]).co_filename)",
-        code.hex(),
-    )
-    assert filename.strip() == "/opt/python/shared/db.py"
+    pyc = files["python/shared/__pycache__/db.cpython-313.pyc"]
+    assert code_filename("python3.13", pyc) == "/opt/python/shared/db.py"
 
 
 @pytest.mark.parametrize("switch", ["field", "option"])

@@ -22,9 +22,11 @@ from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
 
 from pants_lambda import register
+from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
+from pants_lambda.platform_lock import RequirementStrings, RequirementStringsRequest
 
 
 @pytest.fixture
@@ -37,6 +39,8 @@ def rule_runner() -> RuleRunner:
             QueryRule(BuiltPackage, [LambdaFunctionFieldSet]),
             QueryRule(BuiltPackage, [LambdaLayerFieldSet]),
             QueryRule(BuiltPackage, [LambdaManifestFieldSet]),
+            QueryRule(LambdaClosure, [LambdaClosureRequest]),
+            QueryRule(RequirementStrings, [RequirementStringsRequest]),
         ],
         target_types=[
             *register.target_types(),

@@ -42,7 +42,7 @@ from pants.core.goals.generate_lockfiles import (
     RequestedUserResolveNames,
     UserGenerateLockfiles,
 )
-from pants.engine.addresses import Address
+from pants.engine.addresses import Address, UnparsedAddressInputs
 from pants.engine.fs import (
     CreateDigest,
     Digest,
@@ -260,14 +260,18 @@ async def requirement_strings(request: RequirementStringsRequest) -> Requirement
     )
     seen = set(request.roots)
     frontier = [w.target for w in wrapped]
-    requirements: set[str] = set()
+    requirement_targets: list[Target] = []
+    transitive_excludes = []
     while frontier:
         walk = []
         for tgt in frontier:
             if tgt.has_field(PythonRequirementsField):
-                requirements.update(str(req) for req in tgt[PythonRequirementsField].value)
+                requirement_targets.append(tgt)
             elif tgt.has_field(Dependencies):
                 walk.append(tgt)
+                excludes = tgt[Dependencies].unevaluated_transitive_excludes
+                if excludes.values:
+                    transitive_excludes.append(excludes)
         dependencies = await MultiGet(
             Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
         )
@@ -277,6 +281,17 @@ async def requirement_strings(request: RequirementStringsRequest) -> Requirement
                 if dep.address not in seen:
                     seen.add(dep.address)
                     frontier.append(dep)
+    # `!!` excludes, as TransitiveTargets applies them: such a requirement is not installed.
+    excluded = await MultiGet(
+        Get(Targets, UnparsedAddressInputs, excludes) for excludes in transitive_excludes
+    )
+    excluded_addresses = {tgt.address for targets in excluded for tgt in targets}
+    requirements = {
+        str(requirement)
+        for tgt in requirement_targets
+        if tgt.address not in excluded_addresses
+        for requirement in tgt[PythonRequirementsField].value
+    }
     return RequirementStrings(tuple(sorted(requirements)))
 
 

@@ -3,9 +3,15 @@ from __future__ import annotations
 import pytest
 
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.engine.addresses import Address
+from pants.testutil.rule_runner import RuleRunner
+
+from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
 from pants_lambda.platform_lock import (
     LambdaPlatformLockError,
     PlatformLockMetadata,
+    RequirementStrings,
+    RequirementStringsRequest,
     admitted_runtimes,
     exotic_requirements,
     locked_versions,
@@ -75,3 +81,32 @@ def test_direct_url_and_vcs_requirements_are_exotic() -> None:
         "lib @ git+https://example.com/lib.git@v1",
         "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
     ]
+
+
+def test_transitive_excludes_leave_a_requirement_out_of_the_walk(rule_runner: RuleRunner) -> None:
+    # boto3 reaches the function through shared code, and `!!` takes it out of the closure:
+    # it is neither in the ZIP nor among the requirements a platform lockfile locks.
+    rule_runner.write_files(
+        {
+            "3rdparty/BUILD": 'python_requirement(name="boto3", requirements=["boto3==1.40.4"])\n'
+            'python_requirement(name="six", requirements=["six==1.17.0"])\n',
+            "src/python/shared/BUILD": "python_sources()",
+            "src/python/shared/aws.py": "import boto3\nimport six\n",
+            "src/python/app/BUILD": 'python_sources(name="src")\n'
+            'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.13",\n'
+            '                dependencies=["!!3rdparty:boto3"])\n'
+            'lambda_layer(name="layer", runtime="python3.13",\n'
+            '             dependencies=["src/python/shared", "!!3rdparty:six"])\n',
+            "src/python/app/handler.py": "import shared.aws\n\n\ndef handler(event, context):\n"
+            "    return 1\n",
+        }
+    )
+    function, layer = Address("src/python/app", target_name="fn"), Address(
+        "src/python/app", target_name="layer"
+    )
+    walked = rule_runner.request(RequirementStrings, [RequirementStringsRequest((function,))])
+    assert walked.requirements == ("six==1.17.0",)
+    walked = rule_runner.request(RequirementStrings, [RequirementStringsRequest((layer,))])
+    assert walked.requirements == ("boto3==1.40.4",)
+    closure = rule_runner.request(LambdaClosure, [LambdaClosureRequest(function)])
+    assert dict(closure.requirements) == {"six==1.17.0": "six"}

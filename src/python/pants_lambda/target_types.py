@@ -288,11 +288,13 @@ class LambdaFunctionTarget(Target):
 
 
 class LambdaLayerDependenciesField(Dependencies):
+    supports_transitive_excludes = True
     help = help_text(
         """
         What the layer ships: `python_requirement` targets, first-party Python sources (with
         everything they import), `resource` targets and `file` targets. Python code goes under
-        `python/`; files go to their path relative to this BUILD file's folder.
+        `python/`; files go to their path relative to this BUILD file's folder. `!!address`
+        leaves a target out of the whole closure, as for `lambda_function`.
 
         Example: `dependencies=["3rdparty/python:reqs#requests", "src/python/shared/db.py"]`.
         """

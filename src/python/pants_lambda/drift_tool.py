@@ -1,6 +1,6 @@
 """Compare deployed AWS Lambda functions and layers with locally built ZIPs.
 
-Usage: python drift_tool.py SPEC_JSON [REPORT_JSON]
+Usage: python drift_tool.py SPEC_JSON
 
 SPEC_JSON:
     {"endpoint_url": null | "http://...",  # else $AWS_ENDPOINT_URL, else boto3's default
@@ -13,11 +13,8 @@ SPEC_JSON:
 
 A function's "layers" are keys of the same manifest's "layers", in attach order.
 
-Prints one aligned line per artifact and a summary line on stdout. If REPORT_JSON is
-given, also writes {"ok": bool, "error": str | null, "artifacts": [{"module", "kind",
-"key", "name", "status", "local_hash", "deployed_hash", "expected_layers",
-"deployed_layers"}]} there. "status" is ["in_sync"], ["not_deployed"], or "changed"
-and/or "layers_differ"; "expected_layers" is null when layers were not compared.
+Prints one aligned line per artifact and a summary line on stdout: "in sync", "not deployed",
+or "changed" and/or "layers differ", with the hashes and layer versions that differ.
 
 Exit codes: 0 all in sync; 1 drift found; 2 error (AWS unreachable, credentials,
 permissions, region, bad spec), reported as a single line on stderr.
@@ -29,7 +26,7 @@ import json
 import os
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 # This file runs in the `[boto3]` tool's PEX (see drift_rules.py), never inside Pants.
@@ -171,7 +168,7 @@ def describe(art: Artifact) -> str:
     if "changed" in art.status:
         text += f" (local {art.local_hash}, deployed {art.deployed_hash})"
     if "layers_differ" in art.status:
-        # "arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION" -> "NAME:VERSION"; the report keeps full ARNs.
+        # "arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION" -> "NAME:VERSION".
         expected, deployed = (
             ", ".join(arn.split(":layer:")[-1] for arn in arns or []) or "none"
             for arns in (art.expected_layers, art.deployed_layers)
@@ -203,8 +200,8 @@ def error_message(exc: Exception, region: Optional[str], custom_endpoint: bool) 
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
-        print("usage: drift_tool.py SPEC_JSON [REPORT_JSON]", file=sys.stderr)
+    if len(argv) != 2:
+        print("usage: drift_tool.py SPEC_JSON", file=sys.stderr)
         return 2
     spec: dict[str, Any] = {}
     client: Any = None
@@ -234,18 +231,6 @@ def main(argv: list[str]) -> int:
         details = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in STATUSES if counts[s])
         print(f"{len(artifacts)} artifacts checked, {len(drifted)} drifted ({details or 'none'})")
 
-    if len(argv) == 3:
-        report = {
-            "ok": not error and not drifted,
-            "error": error,
-            "artifacts": [asdict(a) for a in artifacts],
-        }
-        try:
-            with open(argv[2], "w") as f:
-                json.dump(report, f, indent=2)
-        except OSError as e:
-            print(f"drift_tool: error: cannot write report {argv[2]}: {e}", file=sys.stderr)
-            return 2
     return 2 if error else 1 if drifted else 0
 
 

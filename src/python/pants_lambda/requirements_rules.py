@@ -87,7 +87,8 @@ class PinnedVersions:
     `==` lines of `[python].requirement_constraints`."""
 
     versions: FrozenDict[str, str]  # Canonical project name -> version.
-    # What an index resolve passes pip as constraints: every pin, or the constraints file's lines.
+    # Without resolves, what the resolve from [python-repos] passes pip as constraints: the
+    # constraints file's lines (none with a lockfile, which pins by itself).
     constraints: tuple[str, ...]
 
 
@@ -114,8 +115,7 @@ async def read_pinned_versions(
             for locked_resolve in lock.get("locked_resolves", ())
             for req in locked_resolve.get("locked_requirements", ())
         }
-        pins = tuple(f"{project}=={version}" for project, version in sorted(versions.items()))
-        return PinnedVersions(FrozenDict(sorted(versions.items())), pins)
+        return PinnedVersions(FrozenDict(sorted(versions.items())), ())
     constraints_file = python_setup.requirement_constraints
     if not constraints_file:
         return PinnedVersions(FrozenDict(), ())

@@ -38,7 +38,6 @@ from pants_lambda.layer_rules import (
     BuildLambdaLayerRequest,
     BuiltLambdaLayer,
     LambdaLayerFieldSet,
-    artifact_log_lines,
 )
 from pants_lambda.limits import (
     UNZIPPED_LIMIT,
@@ -69,9 +68,10 @@ from pants_lambda.target_types import (
 from pants_lambda.zip_rules import (
     BuildLambdaZipRequest,
     BuiltLambdaZip,
+    BytecodeSummary,
     ZipSource,
     add_bytecode,
-    with_metadata,
+    described_zip,
 )
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,28 @@ class BuiltLambdaFunction:
     address: Address
     zip: BuiltLambdaZip
     handler: str  # The dotted string to configure in AWS.
+    runtime: str
+    architecture: str
     layers: tuple[BuiltLambdaLayer, ...]
+    upload: str
+    bytecode: BytecodeSummary | None
+    unzipped_size_with_layers: int
+
+    def description(self) -> dict[str, object]:
+        """The function's JSON file, beside its ZIP: what Terraform and the manifest read."""
+        return {
+            **self.zip.description(),
+            **({"bytecode": self.bytecode.description()} if self.bytecode else {}),
+            "architectures": [self.architecture],
+            "handler": self.handler,
+            "kind": "function",
+            "layers": [layer.address.target_name for layer in self.layers],
+            "name": self.address.target_name,
+            "runtime": self.runtime,
+            "unzipped_limit_share": share_of_limit(self.unzipped_size_with_layers),
+            "unzipped_size_with_layers": self.unzipped_size_with_layers,
+            "upload": self.upload,
+        }
 
 
 def _check_layers(
@@ -312,7 +333,7 @@ async def build_lambda_function(
         ),
         ZipSource(closure.files.digest, label="its `file` targets"),
     )
-    bytecode: dict[str, object] = {}
+    bytecode = None
     if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
         sources, bytecode = await add_bytecode(address, sources, "/var/task/", (runtime,))
     built = await Get(
@@ -321,18 +342,6 @@ async def build_lambda_function(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=sources,
-            metadata=FrozenDict(
-                {
-                    **bytecode,
-                    "architectures": (architecture,),
-                    "handler": aws_handler,
-                    "kind": "function",
-                    "layers": tuple(layer.address.target_name for layer in layers),
-                    "name": address.target_name,
-                    "runtime": runtime,
-                    "upload": field_set.upload.value,
-                }
-            ),
             description=f"Zip the Lambda function {address}",
         ),
     )
@@ -340,35 +349,39 @@ async def build_lambda_function(
     total = check_unzipped_total(
         address, built, tuple((layer.address, layer.zip) for layer in layers)
     )
-    # Written after the zip step, so that a layer's new size does not zip the function again.
-    built = await with_metadata(
+    return BuiltLambdaFunction(
+        address,
         built,
-        {"unzipped_size_with_layers": total, "unzipped_limit_share": share_of_limit(total)},
+        aws_handler,
+        runtime,
+        architecture,
+        layers,
+        field_set.upload.value,
+        bytecode,
+        total,
     )
-    return BuiltLambdaFunction(address, built, aws_handler, layers)
 
 
 @rule(desc="Package a Lambda function")
 async def package_lambda_function(field_set: LambdaFunctionFieldSet) -> BuiltPackage:
     function = await Get(BuiltLambdaFunction, BuildLambdaFunctionRequest(field_set))
     layers = ", ".join(str(layer.address) for layer in function.layers) or "none"
+    total = function.unzipped_size_with_layers
     return BuiltPackage(
-        function.zip.digest,
+        await described_zip(function.zip, function.description()),
         (
             BuiltPackageArtifact(
                 function.zip.zip_path,
-                artifact_log_lines(
-                    function.zip,
+                function.zip.log_lines(
                     f"    Handler: {function.handler}",
-                    f"    Runtime: {function.zip.metadata['runtime']} "
-                    f"({function.zip.metadata['architectures'][0]})",  # type: ignore[index]
+                    f"    Runtime: {function.runtime} ({function.architecture})",
                     f"    Layers: {layers}",
-                    f"    Unzipped with layers: {function.zip.metadata['unzipped_size_with_layers']:,}"
-                    f" bytes ({function.zip.metadata['unzipped_limit_share']} of Lambda's "
-                    f"{UNZIPPED_LIMIT:,}-byte limit)",
+                    f"    Unzipped with layers: {total:,} bytes ({share_of_limit(total)} of "
+                    f"Lambda's {UNZIPPED_LIMIT:,}-byte limit)",
+                    *([function.bytecode.log_line()] if function.bytecode else []),
                 ),
             ),
-            BuiltPackageArtifact(function.zip.metadata_path),
+            BuiltPackageArtifact(function.zip.description_path),
         ),
     )
 

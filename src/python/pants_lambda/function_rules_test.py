@@ -5,6 +5,8 @@ Third-party resolution for Lambda platforms is covered end to end in tests/pytho
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import logging
@@ -136,6 +138,16 @@ def test_function_ships_its_imports_minus_its_layers(rule_runner: RuleRunner) ->
     assert metadata["runtime"] == "python3.12"
     assert metadata["architectures"] == ["arm64"]
     assert metadata["layers"] == ["shared"]
+    # The JSON describes the ZIP's own bytes, as Terraform's filebase64sha256() would.
+    contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [built.digest])}
+    zip_bytes = contents["src.python.app/fn.zip"]
+    assert metadata["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
+    assert (
+        metadata["source_code_hash"]
+        == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+    )
+    assert metadata["size"] == len(zip_bytes) and metadata["file_count"] == len(files)
+    assert metadata["unzipped_size"] == sum(len(content) for content in files.values())
     check_golden_compilers()
     assert metadata["sha256"] == GOLDEN_FUNCTION_SHA256
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonResolveField
@@ -41,7 +40,14 @@ from pants_lambda.target_types import (
     LambdaRuntimeField,
     LambdaUploadField,
 )
-from pants_lambda.zip_rules import BuildLambdaZipRequest, BuiltLambdaZip, ZipSource, add_bytecode
+from pants_lambda.zip_rules import (
+    BuildLambdaZipRequest,
+    BuiltLambdaZip,
+    BytecodeSummary,
+    ZipSource,
+    add_bytecode,
+    described_zip,
+)
 
 PYTHON_PREFIX = "python/"
 
@@ -75,6 +81,20 @@ class BuiltLambdaLayer:
     runtimes: tuple[str, ...]
     architecture: str
     dists: FrozenDict[str, str]  # Third-party projects it ships -> version.
+    upload: str
+    bytecode: BytecodeSummary | None
+
+    def description(self) -> dict[str, object]:
+        """The layer's JSON file, beside its ZIP: what Terraform and the manifest read."""
+        return {
+            **self.zip.description(),
+            **({"bytecode": self.bytecode.description()} if self.bytecode else {}),
+            "compatible_architectures": [self.architecture],
+            "compatible_runtimes": list(self.runtimes),
+            "kind": "layer",
+            "name": self.address.target_name,
+            "upload": self.upload,
+        }
 
     @property
     def python_files(self) -> frozenset[str]:
@@ -84,26 +104,6 @@ class BuiltLambdaLayer:
             for entry in self.zip.entries
             if entry.startswith(PYTHON_PREFIX)
         )
-
-
-def artifact_log_lines(built: BuiltLambdaZip, *extra: str) -> tuple[str, ...]:
-    metadata = built.metadata
-    bytecode: Any = metadata.get("bytecode")
-    return (
-        *extra,
-        *(
-            [
-                f"    Bytecode: {bytecode['unzipped_size']:,} bytes unzipped in "
-                f"{bytecode['files']} files ({', '.join(bytecode['cache_tags'])})"
-            ]
-            if bytecode
-            else []
-        ),
-        f"    Size: {metadata['size']} bytes ({metadata['unzipped_size']} unzipped, "
-        f"{metadata['file_count']} files)",
-        f"    SHA-256: {metadata['sha256']}",
-        f"    source_code_hash: {metadata['source_code_hash']}",
-    )
 
 
 @rule(desc="Build a Lambda layer")
@@ -187,7 +187,7 @@ async def build_lambda_layer(
         ),
         ZipSource(closure.files.digest, label="its `file` targets", subdir=address.spec_path),
     )
-    bytecode: dict[str, object] = {}
+    bytecode = None
     if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
         # One `cpython-3NN` tag per runtime, side by side in each `__pycache__`.
         sources, bytecode = await add_bytecode(address, sources, "/opt/", runtimes)
@@ -197,38 +197,30 @@ async def build_lambda_layer(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=sources,
-            metadata=FrozenDict(
-                {
-                    **bytecode,
-                    "compatible_architectures": (architecture,),
-                    "compatible_runtimes": runtimes,
-                    "kind": "layer",
-                    "name": address.target_name,
-                    "upload": field_set.upload.value,
-                }
-            ),
             description=f"Zip the Lambda layer {address}",
         ),
     )
     check_direct_upload(address, built, field_set.upload.value)
     dists = FrozenDict((p, v) for p, v in installed.dists.items() if p not in dropped)
-    return BuiltLambdaLayer(address, built, runtimes, architecture, dists)
+    return BuiltLambdaLayer(
+        address, built, runtimes, architecture, dists, field_set.upload.value, bytecode
+    )
 
 
 @rule(desc="Package a Lambda layer")
 async def package_lambda_layer(field_set: LambdaLayerFieldSet) -> BuiltPackage:
     layer = await Get(BuiltLambdaLayer, BuildLambdaLayerRequest(field_set))
     return BuiltPackage(
-        layer.zip.digest,
+        await described_zip(layer.zip, layer.description()),
         (
             BuiltPackageArtifact(
                 layer.zip.zip_path,
-                artifact_log_lines(
-                    layer.zip,
+                layer.zip.log_lines(
                     f"    Runtimes: {', '.join(layer.runtimes)} ({layer.architecture})",
+                    *([layer.bytecode.log_line()] if layer.bytecode else []),
                 ),
             ),
-            BuiltPackageArtifact(layer.zip.metadata_path),
+            BuiltPackageArtifact(layer.zip.description_path),
         ),
     )
 

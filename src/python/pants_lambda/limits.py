@@ -39,7 +39,7 @@ def _describe_largest(built: BuiltLambdaZip) -> str:
 
 
 def check_direct_upload(address: Address, built: BuiltLambdaZip, upload: str) -> None:
-    size = int(built.metadata["size"])  # type: ignore[call-overload]
+    size = built.size
     if upload == "s3" or size <= DIRECT_UPLOAD_LIMIT:
         return
     raise InvalidFieldException(
@@ -55,16 +55,15 @@ def check_unzipped_total(
     address: Address, function: BuiltLambdaZip, layers: tuple[tuple[Address, BuiltLambdaZip], ...]
 ) -> int:
     """The unzipped size of the function and its layers, which must fit Lambda's quota."""
-    total = int(function.metadata["unzipped_size"])  # type: ignore[call-overload]
-    total += sum(int(zip.metadata["unzipped_size"]) for _, zip in layers)  # type: ignore
+    total = function.unzipped_size + sum(zip.unzipped_size for _, zip in layers)
     if total <= UNZIPPED_LIMIT:
         return total
     parts = [
-        f"the function's own ZIP: {function.metadata['unzipped_size']:,} bytes (largest: "
+        f"the function's own ZIP: {function.unzipped_size:,} bytes (largest: "
         f"{_describe_largest(function)})"
     ]
     parts.extend(
-        f"{layer}: {zip.metadata['unzipped_size']:,} bytes (largest: {_describe_largest(zip)})"
+        f"{layer}: {zip.unzipped_size:,} bytes (largest: {_describe_largest(zip)})"
         for layer, zip in layers
     )
     raise InvalidFieldException(

@@ -24,7 +24,8 @@ from pants_lambda.target_types import (
     LambdaManifestModuleField,
     LambdaManifestOutputPathField,
 )
-from pants_lambda.zip_rules import BuiltLambdaZip
+from pants_lambda.layer_rules import BuiltLambdaLayer
+from pants_lambda.zip_rules import described_zip
 
 # What every artifact's entry holds, on top of its kind's own fields.
 _ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size", "upload")
@@ -48,15 +49,15 @@ class ManifestError(InvalidFieldException):
 def _entry(
     field_set: LambdaManifestFieldSet,
     distdir: DistDir,
-    built: BuiltLambdaZip,
+    artifact: BuiltLambdaFunction | BuiltLambdaLayer,
     keys: tuple[str, ...],
 ) -> dict:
     # Pants keeps --distdir inside the repository, and output paths cannot leave it.
-    in_repo = os.path.join(distdir.relpath, built.zip_path)
-    metadata = built.metadata
+    in_repo = os.path.join(distdir.relpath, artifact.zip.zip_path)
+    description = artifact.description()
     return {
         "filename": os.path.relpath(in_repo, field_set.address.spec_path or "."),
-        **{key: metadata[key] for key in _ARTIFACT_KEYS + keys},
+        **{key: description[key] for key in _ARTIFACT_KEYS + keys},
     }
 
 
@@ -112,17 +113,18 @@ async def package_lambda_manifest(
         "functions": _by_name(
             field_set,
             "function",
-            {f.address: _entry(field_set, distdir, f.zip, _FUNCTION_KEYS) for f in functions},
+            {f.address: _entry(field_set, distdir, f, _FUNCTION_KEYS) for f in functions},
         ),
         "layers": _by_name(
             field_set,
             "layer",
-            {a: _entry(field_set, distdir, l.zip, _LAYER_KEYS) for a, l in layers.items()},
+            {a: _entry(field_set, distdir, l, _LAYER_KEYS) for a, l in layers.items()},
         ),
     }
     manifest_path = field_set.output_path.value_or_default(file_ending="json")
-    artifacts: list[BuiltLambdaZip] = [f.zip for f in functions]
-    artifacts.extend(layer.zip for layer in layers.values())
+    artifacts: list[BuiltLambdaFunction | BuiltLambdaLayer] = [*functions, *layers.values()]
+    # Each ZIP with its JSON: cheap digest operations, one after the other.
+    described = [await described_zip(a.zip, a.description()) for a in artifacts]
     manifest_digest = await Get(
         Digest,
         CreateDigest(
@@ -135,9 +137,7 @@ async def package_lambda_manifest(
     )
     # The manifest ships with every ZIP it lists, so packaging it alone never leaves Terraform
     # pointing at a missing file.
-    digest = await Get(
-        Digest, MergeDigests([manifest_digest, *(artifact.digest for artifact in artifacts)])
-    )
+    digest = await Get(Digest, MergeDigests([manifest_digest, *described]))
     return BuiltPackage(
         digest,
         (

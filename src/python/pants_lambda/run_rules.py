@@ -85,9 +85,7 @@ async def run_lambda_function(
         BuiltLambdaFunction,
         BuildLambdaFunctionRequest(LambdaFunctionFieldSet.create(wrapped.target)),
     )
-    metadata = function.zip.metadata
-    runtime = str(metadata["runtime"])
-    (architecture,) = metadata["architectures"]  # type: ignore[misc]
+    runtime, architecture = function.runtime, function.architecture
     native = _NATIVE_ARCHITECTURE.get(platform)
     if architecture != native:
         raise InvalidFieldException(

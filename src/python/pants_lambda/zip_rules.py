@@ -1,11 +1,11 @@
-"""Runs `zip_tool.py` as a cacheable Process: the only place a Lambda ZIP is written."""
+"""Runs `zip_tool.py` as cacheable Processes: the only place a Lambda ZIP or its bytecode is written."""
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
 from pants.engine.fs import (
@@ -76,39 +76,62 @@ class BuildLambdaZipRequest:
     address: Address  # The target the ZIP is built for.
     zip_path: str
     sources: tuple[ZipSource, ...]
-    metadata: FrozenDict[str, object]
     description: str
 
 
 @dataclass(frozen=True)
 class BuiltLambdaZip:
-    digest: Digest  # The ZIP and its JSON description, nothing else.
+    digest: Digest  # The ZIP, nothing else.
     zip_path: str
-    metadata_path: str
-    metadata: FrozenDict[str, object]
+    sha256: str
+    size: int
     # Every path inside the ZIP, sorted, with its content's SHA-256 and size (uncompressed).
     entries: FrozenDict[str, tuple[str, int]]
 
+    @property
+    def source_code_hash(self) -> str:
+        """What Terraform's filebase64sha256() returns for the ZIP."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
 
-def metadata_path_for(zip_path: str) -> str:
-    return (zip_path[: -len(".zip")] if zip_path.endswith(".zip") else zip_path) + ".json"
+    @property
+    def unzipped_size(self) -> int:
+        return sum(size for _, size in self.entries.values())
+
+    @property
+    def description_path(self) -> str:
+        """The JSON file beside the ZIP: `a/b.zip` -> `a/b.json`."""
+        stem = self.zip_path[: -len(".zip")] if self.zip_path.endswith(".zip") else self.zip_path
+        return f"{stem}.json"
+
+    def description(self) -> dict[str, object]:
+        """What every artifact's JSON says of its ZIP."""
+        return {
+            "file_count": len(self.entries),
+            "filename": PurePath(self.zip_path).name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "source_code_hash": self.source_code_hash,
+            "unzipped_size": self.unzipped_size,
+        }
+
+    def log_lines(self, *extra: str) -> tuple[str, ...]:
+        """The lines `package` prints under the ZIP's path."""
+        return (
+            *extra,
+            f"    Size: {self.size} bytes ({self.unzipped_size} unzipped, {len(self.entries)} "
+            "files)",
+            f"    SHA-256: {self.sha256}",
+            f"    source_code_hash: {self.source_code_hash}",
+        )
 
 
-def _freeze(value: object) -> object:
-    if isinstance(value, dict):
-        return FrozenDict({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def thaw(value: object) -> object:
-    """The JSON-ready form of frozen metadata."""
-    if isinstance(value, FrozenDict):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [thaw(v) for v in value]
-    return value
+async def described_zip(built: BuiltLambdaZip, description: dict[str, object]) -> Digest:
+    """The ZIP and its JSON description, written once, when every field is known."""
+    text = json.dumps(description, indent=2, sort_keys=True) + "\n"
+    described = await Get(
+        Digest, CreateDigest([FileContent(built.description_path, text.encode())])
+    )
+    return await Get(Digest, MergeDigests([built.digest, described]))
 
 
 async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> Digest:
@@ -132,12 +155,9 @@ async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> Digest:
 async def build_lambda_zip(
     request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
 ) -> BuiltLambdaZip:
-    metadata_path = metadata_path_for(request.zip_path)
     spec = {
         "output": request.zip_path,
-        "metadata_output": metadata_path,
         "entries_output": _ENTRIES,
-        "metadata": thaw(request.metadata),
         "sources": [source.spec(i) for i, source in enumerate(request.sources)],
     }
     input_digest = await _tool_inputs(spec, request.sources)
@@ -146,7 +166,7 @@ async def build_lambda_zip(
         Process(
             argv=(python.path, _TOOL, _SPEC),
             input_digest=input_digest,
-            output_files=(request.zip_path, metadata_path, _ENTRIES),
+            output_files=(request.zip_path, _ENTRIES),
             append_only_caches=python.APPEND_ONLY_CACHES,
             description=request.description,
             level=LogLevel.DEBUG,
@@ -161,40 +181,25 @@ async def build_lambda_zip(
             f"Zipping {request.address} failed with exit code {result.exit_code} (a bug in "
             f"pants_lambda, or the machine, e.g. a full disk):\n{result.stderr.decode()}"
         )
-    artifact_digest, listing = await MultiGet(
-        Get(
-            Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path, metadata_path]))
-        ),
-        Get(
-            DigestContents,
-            DigestSubset(result.output_digest, PathGlobs([metadata_path, _ENTRIES])),
-        ),
+    zip_digest, listing = await MultiGet(
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path]))),
+        Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([_ENTRIES]))),
     )
-    contents = {fc.path: fc.content for fc in listing}
+    # Pants fingerprints every file with its SHA-256: the ZIP's hash, without reading it again.
+    [zip_entry] = await Get(DigestEntries, Digest, zip_digest)
+    assert isinstance(zip_entry, FileEntry)
     return BuiltLambdaZip(
-        digest=artifact_digest,
+        digest=zip_digest,
         zip_path=request.zip_path,
-        metadata_path=metadata_path,
-        metadata=_freeze(json.loads(contents[metadata_path])),  # type: ignore[arg-type]
+        sha256=zip_entry.file_digest.fingerprint,
+        size=zip_entry.file_digest.serialized_bytes_length,
         entries=FrozenDict(
             (path, (sha256, int(size)))
             for sha256, size, path in (
-                line.split(" ", 2) for line in contents[_ENTRIES].decode().splitlines()
+                line.split(" ", 2) for line in listing[0].content.decode().splitlines()
             )
         ),
     )
-
-
-async def with_metadata(built: BuiltLambdaZip, extra: dict[str, object]) -> BuiltLambdaZip:
-    """The same ZIP, its JSON description extended with what only a later step knows."""
-    metadata = FrozenDict(sorted({**built.metadata, **extra}.items()))
-    description = json.dumps(thaw(metadata), indent=2, sort_keys=True) + "\n"
-    described, zip_only = await MultiGet(
-        Get(Digest, CreateDigest([FileContent(built.metadata_path, description.encode())])),
-        Get(Digest, DigestSubset(built.digest, PathGlobs([built.zip_path]))),
-    )
-    digest = await Get(Digest, MergeDigests([zip_only, described]))
-    return dataclasses.replace(built, digest=digest, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -278,22 +283,44 @@ def cache_tag(runtime: str) -> str:
     return "cpython-" + runtime[len("python") :].replace(".", "")
 
 
+@dataclass(frozen=True)
+class BytecodeSummary:
+    """What the bytecode adds to a ZIP."""
+
+    cache_tags: tuple[str, ...]  # One per runtime: "cpython-312".
+    files: int
+    unzipped_size: int
+
+    def description(self) -> dict[str, object]:
+        return {
+            "cache_tags": list(self.cache_tags),
+            "files": self.files,
+            "unzipped_size": self.unzipped_size,
+        }
+
+    def log_line(self) -> str:
+        return (
+            f"    Bytecode: {self.unzipped_size:,} bytes unzipped in {self.files} files "
+            f"({', '.join(self.cache_tags)})"
+        )
+
+
 async def add_bytecode(
     address: Address, sources: tuple[ZipSource, ...], mount: str, runtimes: tuple[str, ...]
-) -> tuple[tuple[ZipSource, ...], dict[str, object]]:
-    """The sources plus their bytecode for each runtime, and what to say of it in the JSON."""
+) -> tuple[tuple[ZipSource, ...], BytecodeSummary]:
+    """The sources plus their bytecode for each runtime, and what it adds."""
     compiled = await MultiGet(
         Get(CompiledLambdaBytecode, CompileLambdaBytecodeRequest(address, sources, mount, runtime))
         for runtime in runtimes
     )
     merged = await Get(Digest, MergeDigests(c.digest for c in compiled))
     bytecode = ZipSource(merged, label="its bytecode", bytecode=True)
-    description = {
-        "cache_tags": tuple(cache_tag(runtime) for runtime in runtimes),
-        "files": sum(c.files for c in compiled),
-        "unzipped_size": sum(c.size for c in compiled),
-    }
-    return (*sources, bytecode), {"bytecode": FrozenDict(description)}
+    summary = BytecodeSummary(
+        tuple(cache_tag(runtime) for runtime in runtimes),
+        sum(c.files for c in compiled),
+        sum(c.size for c in compiled),
+    )
+    return (*sources, bytecode), summary
 
 
 def rules():

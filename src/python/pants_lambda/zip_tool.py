@@ -1,10 +1,9 @@
-"""Writes a byte-reproducible Lambda ZIP and the JSON that describes it, and compiles its bytecode.
+"""Writes a byte-reproducible Lambda ZIP and the list of its entries, and compiles its bytecode.
 
 This file runs as a script inside a Pants sandbox (see `zip_rules.py`), so it uses the standard
 library only. It reads one JSON spec:
 
-    {"output": "a/b.zip", "metadata_output": "a/b.json", "entries_output": "list.txt",
-     "metadata": {...},
+    {"output": "a/b.zip", "entries_output": "list.txt",
      "sources": [{"dir": "in/0", "label": "its first-party sources", "prefix": "python/",
                   "drop_dists": ["boto3"], "drop_top_dirs": ["bin"]}, ...]}
 
@@ -24,7 +23,6 @@ bytecode in a lenient one (third-party distributions ship files for other Python
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import json
@@ -162,21 +160,6 @@ def write_zip(output: str, entries: dict[str, str]) -> dict[str, tuple[str, int]
     return listing
 
 
-def describe(output: str, unzipped_size: int, file_count: int, metadata: dict) -> dict:
-    with open(output, "rb") as fp:
-        digest = hashlib.sha256(fp.read())
-    return {
-        **metadata,
-        "file_count": file_count,
-        "filename": os.path.basename(output),
-        "sha256": digest.hexdigest(),
-        "size": os.path.getsize(output),
-        # What Terraform's filebase64sha256() returns for the same file.
-        "source_code_hash": base64.b64encode(digest.digest()).decode("ascii"),
-        "unzipped_size": unzipped_size,
-    }
-
-
 def main(spec_path: str, compile_only: bool = False) -> int:
     with open(spec_path) as fp:
         spec = json.load(fp)
@@ -193,11 +176,6 @@ def main(spec_path: str, compile_only: bool = False) -> int:
         print(e, file=sys.stderr)
         return SPEC_ERROR_EXIT_CODE
     listing = write_zip(spec["output"], entries)
-    unzipped_size = sum(size for _, size in listing.values())
-    description = describe(spec["output"], unzipped_size, len(entries), spec["metadata"])
-    with open(spec["metadata_output"], "w") as fp:
-        json.dump(description, fp, indent=2, sort_keys=True)
-        fp.write("\n")
     # One line per entry: sha256, size and path, for the checks that compare ZIPs.
     with open(spec["entries_output"], "w") as fp:
         fp.writelines(f"{sha256} {size} {arcname}\n" for arcname, (sha256, size) in listing.items())

@@ -26,7 +26,7 @@ from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
-from pants_lambda.platform_lock import RequirementStrings, RequirementStringsRequest
+from pants_lambda.platform_lock_rules import RequirementStrings, RequirementStringsRequest
 
 
 @pytest.fixture

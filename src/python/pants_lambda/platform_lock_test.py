@@ -7,17 +7,16 @@ from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
-from pants_lambda.platform_lock import (
+from pants_lambda.platform_lock_format import (
     LambdaPlatformLockError,
     PlatformLockMetadata,
-    RequirementStrings,
-    RequirementStringsRequest,
     admitted_runtimes,
     exotic_requirements,
     locked_versions,
     needs_platform_lock,
     platform_lock_path,
 )
+from pants_lambda.platform_lock_rules import RequirementStrings, RequirementStringsRequest
 
 
 def test_runtimes_newer_than_pex_lockfiles_need_a_platform_lock() -> None:

@@ -7,7 +7,6 @@ never re-resolves anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +47,12 @@ from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
-from pants_lambda.platform_lock import (
-    PlatformLockMetadata,
-    admitted_runtimes,
+from pants_lambda.platform_lock_format import (
     exotic_requirements,
     needs_platform_lock,
-    platform_lock_path,
-    platform_name,
     regenerate_command,
-    resolve_interpreter_constraints,
 )
+from pants_lambda.platform_lock_rules import LambdaPlatformLock, LambdaPlatformLockRequest
 from pants_lambda.platforms import complete_platform_json
 
 _PLATFORM_FILE = "__lambda_platform.json"
@@ -190,7 +185,7 @@ async def _export_locked_subset(
     with every artifact's `--hash`.
 
     The artifacts come from the resolve's lockfile, or, for runtimes newer than its wheels, from
-    its Lambda platform lockfile (see platform_lock.py).
+    its Lambda platform lockfile (see platform_lock_rules.py).
 
     Pants would hand pex the lockfile itself (`pex --lock`), but pex 2.1.137 then checks each
     locked artifact's Requires-Python against the interpreter running pex, Pants' own CPython 3.9,
@@ -226,7 +221,22 @@ async def _export_locked_subset(
     lock_digest, lock_path, lock_url = loaded.lockfile_digest, loaded.lockfile_path, lockfile.url
     regenerate = f"pants generate-lockfiles --resolve={request.resolve}"
     if needs_platform_lock(request.runtime):
-        lock_digest, lock_path, lock_url = await _platform_lock(request, lockfile.url, python_setup)
+        platform_lock = await Get(
+            LambdaPlatformLock,
+            LambdaPlatformLockRequest(
+                request.resolve,
+                lockfile.url,
+                request.runtime,
+                request.architecture,
+                request.requirements,
+                request.description_of_origin,
+            ),
+        )
+        lock_digest, lock_path, lock_url = (
+            platform_lock.digest,
+            platform_lock.path,
+            platform_lock.source,
+        )
         regenerate = regenerate_command(request.resolve)
     complete_platforms = await _complete_platforms(request.runtime, request.architecture)
     input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, lock_digest]))
@@ -264,56 +274,6 @@ async def _export_locked_subset(
 
 
 _PLATFORM_LOCK = "__lambda_platforms.lock"
-
-
-async def _platform_lock(
-    request: InstallLambdaRequirementsRequest, lockfile: str, python_setup: PythonSetup
-) -> tuple[Digest, str, str]:
-    """The platform's Lambda platform lockfile, checked to be current for these requirements."""
-    platform = platform_name(request.runtime, request.architecture)
-    path = platform_lock_path(lockfile, platform)
-    regenerate = regenerate_command(request.resolve)
-    contents = await Get(DigestContents, PathGlobs([lockfile, path]))
-    by_path = {content.path: content.content for content in contents}
-    if path not in by_path:
-        if request.runtime not in admitted_runtimes(
-            resolve_interpreter_constraints(python_setup, request.resolve)
-        ):
-            raise LambdaRequirementsError(
-                f"{request.description_of_origin} builds for {request.runtime}, which the "
-                f"interpreter constraints of its resolve `{request.resolve}` exclude, so no "
-                f"lockfile can hold its wheels. Let them admit {request.runtime} "
-                "(`[python.resolves_to_interpreter_constraints]` or "
-                f"`[python].interpreter_constraints`), then run `{regenerate}`."
-            )
-        raise LambdaRequirementsError(
-            f"{request.description_of_origin} needs the {platform} wheels of the resolve "
-            f"`{request.resolve}`. Its lockfile {lockfile} holds none (pex 2.1.137 locks wheels "
-            f"up to CPython 3.12 only): they are hash-locked in {path}, which does not exist. "
-            f"Run `{regenerate}` and commit {path}."
-        )
-    metadata = PlatformLockMetadata.parse(by_path[path], path, regenerate)
-    if metadata.lockfile_sha256 != hashlib.sha256(by_path.get(lockfile, b"")).hexdigest():
-        raise LambdaRequirementsError(
-            f"The Lambda platform lockfile {path} is stale: {lockfile} changed since the two "
-            f"were generated together, so its wheels may not be the versions {lockfile} pins "
-            f"({request.description_of_origin} needs them). Run `{regenerate}`: it regenerates "
-            "both files."
-        )
-    unlocked = sorted(set(request.requirements) - set(metadata.requirements))
-    if unlocked:
-        raise LambdaRequirementsError(
-            f"The Lambda platform lockfile {path} is stale: {request.description_of_origin} "
-            f"needs {', '.join(unlocked)} on {platform}, and the lockfile was generated before "
-            f"that (it locks {', '.join(metadata.requirements)}). Run `{regenerate}`."
-        )
-    digest = await Get(
-        Digest,
-        CreateDigest(
-            [FileContent(_PLATFORM_LOCK, strip_comments_from_pex_json_lockfile(by_path[path]))]
-        ),
-    )
-    return digest, _PLATFORM_LOCK, path
 
 
 async def install_for_platform(

@@ -1,33 +1,25 @@
-"""Lambda platform lockfiles: hash-locked wheels for the runtimes a resolve's lockfile cannot hold.
+"""Lambda platform lockfiles: `generate-lockfiles` writes them, `package` reads them.
 
-Pants 2.17 writes a resolve's lockfile with pex 2.1.137, whose universal locks carry wheels for
-CPython 3.12 at most. For each newer Lambda platform (runtime and architecture) that the resolve's
-Lambda targets build for, this module locks the requirements those targets install, at the
-versions the resolve's lockfile pins, with `pex3 lock create --style strict --complete-platform`:
-the exact wheel the platform installs, with its hash, in `<lockfile stem>.<runtime>-<arch>.lock`
-beside the resolve's lockfile. `pants generate-lockfiles` writes them under the resolve name
-`<resolve>.lambda-platforms`, together with the resolve's lockfile itself, so that they agree.
+Shaped like Pants' `goals/lockfile.py`: the resolve names `<resolve>.lambda-platforms` join
+`generate-lockfiles` as `GenerateLockfile` union members. For each Lambda platform that needs one
+(see platform_lock_format.py), `pex3 lock create --style strict --complete-platform` locks the
+requirements the platform's targets install, at the versions the resolve's lockfile pins: the
+exact wheel the platform installs, with its hash. The reader checks the file is current for what
+a target installs before the pin step exports from it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 from dataclasses import dataclass
-from typing import Iterable
-
-from pex.interpreter_constraints import COMPATIBLE_PYTHON_VERSIONS
 
 from pants.backend.python.goals.lockfile import (
     GeneratePythonLockfile,
     RequestedPythonUserResolveNames,
 )
-from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonRequirementsField, PythonResolveField
-from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
     ResolvePexConfig,
@@ -50,30 +42,35 @@ from pants.engine.fs import (
     FileContent,
     MergeDigests,
     PathGlobs,
-    Paths,
 )
-from pants.engine.internals.synthetic_targets import SyntheticAddressMaps, SyntheticTargetsRequest
-from pants.engine.internals.target_adaptor import TargetAdaptor
 from pants.engine.process import ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     AllTargets,
     Dependencies,
     DependenciesRequest,
-    FieldSet,
-    InferDependenciesRequest,
-    InferredDependencies,
     Target,
     Targets,
     WrappedTarget,
     WrappedTargetRequest,
 )
 from pants.engine.unions import UnionRule
-from pants.util.docutil import bin_name
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
-from pants_lambda.platforms import ARCHITECTURES, RUNTIMES, complete_platform_json
+from pants_lambda.platform_lock_format import (
+    LambdaPlatformLockError,
+    PlatformLockMetadata,
+    admitted_runtimes,
+    exotic_requirements,
+    locked_versions,
+    platform_lock_path,
+    platform_lock_resolves,
+    platform_name,
+    regenerate_command,
+    resolve_interpreter_constraints,
+)
+from pants_lambda.platforms import complete_platform_json
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -83,150 +80,11 @@ from pants_lambda.target_types import (
     LambdaRuntimeField,
 )
 
-# The Python versions whose wheels pex puts into a universal lockfile. Pex 2.1.137 stops at 3.12.
-LOCKFILE_PYTHON_VERSIONS = frozenset((v.major, v.minor) for v in COMPATIBLE_PYTHON_VERSIONS)
-
-SUFFIX = ".lambda-platforms"
-_METADATA_BEGIN = "// --- BEGIN LAMBDA PLATFORM LOCKFILE METADATA ---"
-_METADATA_END = "// --- END LAMBDA PLATFORM LOCKFILE METADATA ---"
 logger = logging.getLogger(__name__)
 
 _PLATFORM_FILE = "__lambda_platform.json"
 _PINS_FILE = "__lambda_pins.txt"
 _OUTPUT = "lambda-platform.lock"
-
-
-class LambdaPlatformLockError(Exception):
-    pass
-
-
-def platform_name(runtime: str, architecture: str) -> str:
-    return f"{runtime}-{architecture}"
-
-
-def needs_platform_lock(runtime: str) -> bool:
-    """Whether a runtime's wheels come from a Lambda platform lockfile, not the resolve's."""
-    return RUNTIMES[runtime].python_version not in LOCKFILE_PYTHON_VERSIONS
-
-
-def platform_lock_name(resolve: str) -> str:
-    return f"{resolve}{SUFFIX}"
-
-
-def platform_lock_path(lockfile: str, platform: str) -> str:
-    """`3rdparty/python/lambda.lock` -> `3rdparty/python/lambda.python3.13-arm64.lock`."""
-    stem = lockfile[: -len(".lock")] if lockfile.endswith(".lock") else lockfile
-    return f"{stem}.{platform}.lock"
-
-
-def regenerate_command(resolve: str) -> str:
-    return f"{bin_name()} generate-lockfiles --resolve={platform_lock_name(resolve)}"
-
-
-def resolve_interpreter_constraints(
-    python_setup: PythonSetup, resolve: str
-) -> InterpreterConstraints:
-    return InterpreterConstraints(
-        python_setup.resolves_to_interpreter_constraints.get(
-            resolve, python_setup.interpreter_constraints
-        )
-    )
-
-
-def admitted_runtimes(interpreter_constraints: InterpreterConstraints) -> tuple[str, ...]:
-    """The runtimes that need a Lambda platform lockfile and that the constraints admit."""
-    universe = [f"{r.python_version[0]}.{r.python_version[1]}" for r in RUNTIMES.values()]
-    try:
-        admitted = set(interpreter_constraints.partition_into_major_minor_versions(universe))
-    except ValueError:  # The constraints admit no Lambda runtime at all.
-        return ()
-    return tuple(
-        runtime
-        for runtime, spec in RUNTIMES.items()
-        if needs_platform_lock(runtime)
-        and f"{spec.python_version[0]}.{spec.python_version[1]}" in admitted
-    )
-
-
-def platform_lock_resolves(python_setup: PythonSetup) -> dict[str, str]:
-    """`<resolve>.lambda-platforms` -> resolve, for each resolve that may need platform locks."""
-    if not (python_setup.enable_resolves and python_setup.resolves_generate_lockfiles):
-        return {}
-    return {
-        platform_lock_name(resolve): resolve
-        for resolve in python_setup.resolves
-        if admitted_runtimes(resolve_interpreter_constraints(python_setup, resolve))
-    }
-
-
-@dataclass(frozen=True)
-class PlatformLockMetadata:
-    lockfile: str  # The resolve's lockfile, whose versions this one locks.
-    lockfile_sha256: str  # Of that file's bytes when both were generated.
-    platform: str
-    requirements: tuple[str, ...]  # What the platform's Lambda targets install.
-
-    def header(self, regenerate: str) -> str:
-        metadata = json.dumps(
-            {
-                "lockfile": self.lockfile,
-                "lockfile_sha256": self.lockfile_sha256,
-                "platform": self.platform,
-                "requirements": list(self.requirements),
-                "version": 1,
-            },
-            sort_keys=True,
-        )
-        return "\n".join(
-            [
-                f"// Lambda platform lockfile for {self.platform}, written by the pants-lambda",
-                f"// plugin: the wheels, with their hashes, that {self.lockfile} cannot hold,",
-                "// at the versions it pins. To regenerate, run:",
-                "//",
-                f"//    {regenerate}",
-                "//",
-                _METADATA_BEGIN,
-                f"// {metadata}",
-                _METADATA_END,
-                "",
-            ]
-        )
-
-    @classmethod
-    def parse(cls, content: bytes, path: str, regenerate: str) -> PlatformLockMetadata:
-        lines = [line.strip() for line in content.decode().splitlines()]
-        try:
-            start, end = lines.index(_METADATA_BEGIN), lines.index(_METADATA_END)
-            fields = json.loads("".join(line[2:] for line in lines[start + 1 : end]))
-            return cls(
-                fields["lockfile"],
-                fields["lockfile_sha256"],
-                fields["platform"],
-                tuple(fields["requirements"]),
-            )
-        except (ValueError, KeyError, TypeError) as e:
-            raise LambdaPlatformLockError(
-                f"{path} has no valid Lambda platform lockfile header ({e}). Do not edit the "
-                f"file by hand; regenerate it with `{regenerate}`."
-            ) from e
-
-
-def locked_versions(lock_json: bytes) -> dict[str, str]:
-    lock = json.loads(strip_comments_from_pex_json_lockfile(lock_json))
-    return {
-        req["project_name"]: req["version"]
-        for locked_resolve in lock.get("locked_resolves", ())
-        for req in locked_resolve.get("locked_requirements", ())
-    }
-
-
-def exotic_requirements(requirements: Iterable[str]) -> list[str]:
-    """Direct-URL and VCS requirements: a Lambda platform lock cannot download them by hash."""
-    return sorted(
-        requirement
-        for requirement in requirements
-        if PipRequirement.parse(requirement, description_of_origin="a requirement").url
-    )
 
 
 def target_platforms(tgt: Target, subsystem: LambdaSubsystem) -> tuple[tuple[str, ...], str]:
@@ -493,101 +351,76 @@ async def generate_platform_locks(
     )
 
 
-# Lambda targets depend on their platforms' lockfiles, as Pants' requirement targets depend on their
-# resolve's lockfile: through synthetic `_lockfiles` targets, so that `--changed-since` selects the
-# artifacts whose platform lockfile changed. Only existing files get one: a missing file is the
-# build's clear error, not Pants' "file does not exist".
-
-
-def synthetic_target_name(resolve: str, platform: str) -> str:
-    return f"_{resolve}_{platform}_lockfile"
-
-
-def candidate_platform_locks(python_setup: PythonSetup) -> dict[str, tuple[str, str]]:
-    """Every path a Lambda platform lockfile may have -> (resolve, platform)."""
-    if not (python_setup.enable_resolves and python_setup.enable_lockfile_targets):
-        return {}
-    return {
-        platform_lock_path(lockfile, platform_name(runtime, architecture)): (
-            resolve,
-            platform_name(runtime, architecture),
-        )
-        for resolve, lockfile in python_setup.resolves.items()
-        for runtime in admitted_runtimes(resolve_interpreter_constraints(python_setup, resolve))
-        for architecture in ARCHITECTURES
-    }
+@dataclass(frozen=True)
+class LambdaPlatformLockRequest:
+    resolve: str
+    lockfile: str  # The resolve's lockfile.
+    runtime: str
+    architecture: str
+    requirements: tuple[str, ...]
+    description_of_origin: str
 
 
 @dataclass(frozen=True)
-class LambdaPlatformLockTargetsRequest(SyntheticTargetsRequest):
-    path: str = SyntheticTargetsRequest.SINGLE_REQUEST_FOR_ALL_TARGETS
+class LambdaPlatformLock:
+    digest: Digest  # The lockfile without its comments, at `path`.
+    path: str
+    source: str  # Where it is in the repository.
 
 
-@rule
-async def platform_lock_synthetic_targets(
-    request: LambdaPlatformLockTargetsRequest, python_setup: PythonSetup
-) -> SyntheticAddressMaps:
-    candidates = candidate_platform_locks(python_setup)
-    existing = await Get(Paths, PathGlobs(candidates))
-    by_dir: dict[str, list[TargetAdaptor]] = {}
-    for path in sorted(existing.files):
-        resolve, platform = candidates[path]
-        by_dir.setdefault(os.path.dirname(path), []).append(
-            TargetAdaptor(
-                "_lockfiles",
-                name=synthetic_target_name(resolve, platform),
-                sources=[os.path.basename(path)],
-                __description_of_origin__=f"the Lambda platform lockfile {path}",
+_PLATFORM_LOCK = "__lambda_platforms.lock"
+
+
+@rule(desc="Read a Lambda platform lockfile")
+async def read_platform_lock(
+    request: LambdaPlatformLockRequest, python_setup: PythonSetup
+) -> LambdaPlatformLock:
+    """The platform's Lambda platform lockfile, checked to be current for these requirements."""
+    lockfile = request.lockfile
+    platform = platform_name(request.runtime, request.architecture)
+    path = platform_lock_path(lockfile, platform)
+    regenerate = regenerate_command(request.resolve)
+    contents = await Get(DigestContents, PathGlobs([lockfile, path]))
+    by_path = {content.path: content.content for content in contents}
+    if path not in by_path:
+        if request.runtime not in admitted_runtimes(
+            resolve_interpreter_constraints(python_setup, request.resolve)
+        ):
+            raise LambdaPlatformLockError(
+                f"{request.description_of_origin} builds for {request.runtime}, which the "
+                f"interpreter constraints of its resolve `{request.resolve}` exclude, so no "
+                f"lockfile can hold its wheels. Let them admit {request.runtime} "
+                "(`[python.resolves_to_interpreter_constraints]` or "
+                f"`[python].interpreter_constraints`), then run `{regenerate}`."
             )
+        raise LambdaPlatformLockError(
+            f"{request.description_of_origin} needs the {platform} wheels of the resolve "
+            f"`{request.resolve}`. Its lockfile {lockfile} holds none (pex 2.1.137 locks wheels "
+            f"up to CPython 3.12 only): they are hash-locked in {path}, which does not exist. "
+            f"Run `{regenerate}` and commit {path}."
         )
-    return SyntheticAddressMaps.for_targets_request(
-        request,
-        [
-            (os.path.join(folder, "BUILD.lambda-platform-lockfiles"), tuple(adaptors))
-            for folder, adaptors in sorted(by_dir.items())
-        ],
-    )
-
-
-@dataclass(frozen=True)
-class PlatformLockDependencyFieldSet(FieldSet):
-    required_fields = (LambdaRuntimeField, LambdaArchitectureField, PythonResolveField)
-
-    runtime: LambdaRuntimeField
-    architecture: LambdaArchitectureField
-    resolve: PythonResolveField
-
-
-class InferPlatformLockDependency(InferDependenciesRequest):
-    infer_from = PlatformLockDependencyFieldSet
-
-
-@rule(desc="Infer a Lambda target's dependency on its platform lockfile")
-async def infer_platform_lock_dependency(
-    request: InferPlatformLockDependency, python_setup: PythonSetup, subsystem: LambdaSubsystem
-) -> InferredDependencies:
-    target = await Get(
-        WrappedTarget,
-        WrappedTargetRequest(request.field_set.address, description_of_origin="pants-lambda"),
-    )
-    runtimes, architecture = target_platforms(target.target, subsystem)
-    resolve = request.field_set.resolve.normalized_value(python_setup)
-    lockfile = python_setup.resolves.get(resolve)
-    candidates = candidate_platform_locks(python_setup)
-    wanted = [
-        platform_lock_path(lockfile, platform_name(runtime, architecture))
-        for runtime in runtimes
-        if lockfile and runtime in RUNTIMES and needs_platform_lock(runtime)
-    ]
-    existing = await Get(Paths, PathGlobs([path for path in wanted if path in candidates]))
-    return InferredDependencies(
-        Address(
-            os.path.dirname(path),
-            target_name=synthetic_target_name(*candidates[path]),
-            relative_file_path=os.path.basename(path),
+    metadata = PlatformLockMetadata.parse(by_path[path], path, regenerate)
+    if metadata.lockfile_sha256 != hashlib.sha256(by_path.get(lockfile, b"")).hexdigest():
+        raise LambdaPlatformLockError(
+            f"The Lambda platform lockfile {path} is stale: {lockfile} changed since the two "
+            f"were generated together, so its wheels may not be the versions {lockfile} pins "
+            f"({request.description_of_origin} needs them). Run `{regenerate}`: it regenerates "
+            "both files."
         )
-        for path in sorted(existing.files)
+    unlocked = sorted(set(request.requirements) - set(metadata.requirements))
+    if unlocked:
+        raise LambdaPlatformLockError(
+            f"The Lambda platform lockfile {path} is stale: {request.description_of_origin} "
+            f"needs {', '.join(unlocked)} on {platform}, and the lockfile was generated before "
+            f"that (it locks {', '.join(metadata.requirements)}). Run `{regenerate}`."
+        )
+    digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(_PLATFORM_LOCK, strip_comments_from_pex_json_lockfile(by_path[path]))]
+        ),
     )
+    return LambdaPlatformLock(digest, _PLATFORM_LOCK, path)
 
 
 def rules():
@@ -596,6 +429,4 @@ def rules():
         UnionRule(KnownUserResolveNamesRequest, KnownLambdaPlatformLocksRequest),
         UnionRule(RequestedUserResolveNames, RequestedLambdaPlatformLocks),
         UnionRule(GenerateLockfile, GenerateLambdaPlatformLocks),
-        UnionRule(SyntheticTargetsRequest, LambdaPlatformLockTargetsRequest),
-        UnionRule(InferDependenciesRequest, InferPlatformLockDependency),
     ]

@@ -245,8 +245,8 @@ async def build_lambda_function(
 ) -> BuiltLambdaFunction:
     field_set = request.field_set
     address = field_set.address
-    runtime = subsystem.runtime_or_default(field_set.runtime.value)
-    architecture = subsystem.architecture_or_default(field_set.architecture.value)
+    runtime = field_set.runtime.value_or_default(subsystem)
+    architecture = field_set.architecture.value_or_default(subsystem)
     resolve = field_set.resolve.normalized_value(python_setup)
 
     await check_handler_file(field_set.handler)

@@ -436,6 +436,8 @@ def test_a_constraints_file_line_that_is_no_requirement(rule_runner: RuleRunner)
             "3rdparty/BUILD": 'python_requirement(name="six", requirements=["six"])',
             "constraints.txt": "six==1.17.0\nsix=1.17\n",
         },
-        "Line 2 of constraints.txt (`[python].requirement_constraints`, used by the "
-        "`lambda_function` src/python/app:fn) is not a requirement: 'six=1.17'",
+        "constraints.txt (`[python].requirement_constraints`, used by the `lambda_function` "
+        "src/python/app:fn) holds a line that is not a requirement: Invalid requirement "
+        "'six=1.17' in constraints.txt at line 2",
+        "Write one `name==version` per line.",
     )

@@ -112,10 +112,8 @@ async def build_lambda_layer(
 ) -> BuiltLambdaLayer:
     field_set = request.field_set
     address = field_set.address
-    runtimes = field_set.compatible_runtimes.value or (
-        subsystem.runtime_or_default(field_set.runtime.value),
-    )
-    architecture = subsystem.architecture_or_default(field_set.architecture.value)
+    runtimes = field_set.compatible_runtimes.value_or_default(field_set.runtime, subsystem)
+    architecture = field_set.architecture.value_or_default(subsystem)
     resolve = field_set.resolve.normalized_value(python_setup)
 
     closure = await Get(LambdaClosure, LambdaClosureRequest(address))

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterable
 
 from pex.interpreter_constraints import COMPATIBLE_PYTHON_VERSIONS
 
-from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex_requirements import strip_comments_from_pex_json_lockfile
 from pants.util.docutil import bin_name
 
 from pants_lambda.platforms import RUNTIMES
@@ -148,21 +145,3 @@ class PlatformLockMetadata:
                 f"{path} has no valid Lambda platform lockfile header ({e}). Do not edit the "
                 f"file by hand; regenerate it with `{regenerate}`."
             ) from e
-
-
-def locked_versions(lock_json: bytes) -> dict[str, str]:
-    lock = json.loads(strip_comments_from_pex_json_lockfile(lock_json))
-    return {
-        req["project_name"]: req["version"]
-        for locked_resolve in lock.get("locked_resolves", ())
-        for req in locked_resolve.get("locked_requirements", ())
-    }
-
-
-def exotic_requirements(requirements: Iterable[str]) -> list[str]:
-    """Direct-URL and VCS requirements: a Lambda platform lock cannot download them by hash."""
-    return sorted(
-        requirement
-        for requirement in requirements
-        if PipRequirement.parse(requirement, description_of_origin="a requirement").url
-    )

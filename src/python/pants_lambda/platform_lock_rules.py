@@ -57,13 +57,12 @@ from pants.engine.target import (
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
+from pants_lambda.lockfiles import check_lockable, locked_versions
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
 from pants_lambda.platform_lock_format import (
     LambdaPlatformLockError,
     PlatformLockMetadata,
     admitted_runtimes,
-    exotic_requirements,
-    locked_versions,
     platform_lock_path,
     platform_lock_resolves,
     platform_name,
@@ -89,11 +88,13 @@ _OUTPUT = "lambda-platform.lock"
 
 def target_platforms(tgt: Target, subsystem: LambdaSubsystem) -> tuple[tuple[str, ...], str]:
     """The runtimes and the architecture a `lambda_function` or `lambda_layer` builds for."""
-    runtimes: tuple[str, ...] = ()
-    if tgt.has_field(LambdaCompatibleRuntimesField):
-        runtimes = tuple(tgt[LambdaCompatibleRuntimesField].value or ())
-    runtimes = runtimes or (subsystem.runtime_or_default(tgt[LambdaRuntimeField].value),)
-    return runtimes, subsystem.architecture_or_default(tgt[LambdaArchitectureField].value)
+    runtime = tgt[LambdaRuntimeField]
+    runtimes = (
+        tgt[LambdaCompatibleRuntimesField].value_or_default(runtime, subsystem)
+        if tgt.has_field(LambdaCompatibleRuntimesField)
+        else (runtime.value_or_default(subsystem),)
+    )
+    return runtimes, tgt[LambdaArchitectureField].value_or_default(subsystem)
 
 
 @dataclass(frozen=True)
@@ -268,18 +269,11 @@ async def generate_platform_locks(
     needed = await Get(
         LambdaPlatformRequirements, LambdaPlatformRequirementsRequest(request.resolve)
     )
-    exotic = exotic_requirements(
-        {requirement for reqs in needed.by_platform.values() for requirement in reqs}
+    check_lockable(
+        {requirement for reqs in needed.by_platform.values() for requirement in reqs},
+        f"Lambda targets of the resolve `{request.resolve}` build for "
+        f"{', '.join(needed.by_platform)} and need",
     )
-    if exotic:
-        raise LambdaPlatformLockError(
-            f"Lambda targets of the resolve `{request.resolve}` build for "
-            f"{', '.join(needed.by_platform)} and need direct-URL or VCS requirements: "
-            f"{', '.join(exotic)}. Their Lambda platform lockfiles can only lock artifacts that "
-            "an index or find-links folder serves by name and version, each with its hash. "
-            "Publish each as a wheel to your index or to a `[python-repos].find_links` folder, "
-            "and require it as `name==version`."
-        )
     universal = await Get(GenerateLockfileResult, GeneratePythonLockfile, universal_request)
     [universal_file] = await Get(DigestContents, Digest, universal.digest)
     pins = sorted(

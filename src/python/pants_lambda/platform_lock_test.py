@@ -11,11 +11,10 @@ from pants_lambda.platform_lock_format import (
     LambdaPlatformLockError,
     PlatformLockMetadata,
     admitted_runtimes,
-    exotic_requirements,
-    locked_versions,
     needs_platform_lock,
     platform_lock_path,
 )
+from pants_lambda.lockfiles import UnlockableRequirementError, check_lockable, locked_versions
 from pants_lambda.platform_lock_rules import RequirementStrings, RequirementStringsRequest
 
 
@@ -69,17 +68,22 @@ def test_a_lockfile_without_its_header_names_the_command() -> None:
         PlatformLockMetadata.parse(b'{"locked_resolves": []}', "x.lock", "the command")
 
 
-def test_direct_url_and_vcs_requirements_are_exotic() -> None:
-    assert exotic_requirements(
-        [
-            "pydantic==2.12.5",
-            "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
-            "lib @ git+https://example.com/lib.git@v1",
-        ]
-    ) == [
-        "lib @ git+https://example.com/lib.git@v1",
-        "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
-    ]
+def test_direct_url_and_vcs_requirements_cannot_be_locked() -> None:
+    check_lockable(["pydantic==2.12.5"], "x needs")
+    with pytest.raises(UnlockableRequirementError) as error:
+        check_lockable(
+            [
+                "pydantic==2.12.5",
+                "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl",
+                "lib @ git+https://example.com/lib.git@v1",
+            ],
+            "the `lambda_function` a:b needs",
+        )
+    assert str(error.value).startswith(
+        "the `lambda_function` a:b needs direct-URL or VCS requirements: "
+        "lib @ git+https://example.com/lib.git@v1, "
+        "six @ https://example.com/six-1.16.0-py2.py3-none-any.whl. A lockfile pins them"
+    )
 
 
 def test_transitive_excludes_leave_a_requirement_out_of_the_walk(rule_runner: RuleRunner) -> None:

@@ -7,14 +7,12 @@ never re-resolves anything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import PexLayout
+from pants.backend.python.target_types import PexLayout, parse_requirements_file
 from pants.backend.python.util_rules import pex, pex_venv
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import CompletePlatforms, Pex
@@ -26,7 +24,6 @@ from pants.backend.python.util_rules.pex_requirements import (
     Resolve,
     ResolvePexConfig,
     ResolvePexConfigRequest,
-    strip_comments_from_pex_json_lockfile,
     validate_metadata,
 )
 from pants.backend.python.util_rules.pex_venv import PexVenv, PexVenvLayout, PexVenvRequest
@@ -46,9 +43,9 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
+from pants_lambda.lockfiles import check_lockable, locked_versions
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
 from pants_lambda.platform_lock_format import (
-    exotic_requirements,
     needs_platform_lock,
     regenerate_command,
 )
@@ -66,13 +63,9 @@ class LambdaRequirementsError(Exception):
     pass
 
 
-# The resolve name Pants gives every target when `[python].enable_resolves` is false.
-NO_RESOLVE = "<ignore>"
-
-
 @dataclass(frozen=True)
 class PinnedVersionsRequest:
-    resolve: str  # NO_RESOLVE without resolves.
+    resolve: str  # Ignored without resolves.
     description_of_origin: str
 
 
@@ -99,17 +92,12 @@ def _missing_lockfile(lockfile: str, resolve: str, description_of_origin: str) -
 async def read_pinned_versions(
     request: PinnedVersionsRequest, python_setup: PythonSetup
 ) -> PinnedVersions:
-    if request.resolve != NO_RESOLVE:
+    if python_setup.enable_resolves:
         lockfile = python_setup.resolves[request.resolve]
         contents = await Get(DigestContents, PathGlobs([lockfile]))
         if not contents:
             raise _missing_lockfile(lockfile, request.resolve, request.description_of_origin)
-        lock = json.loads(strip_comments_from_pex_json_lockfile(contents[0].content))
-        versions = {
-            canonicalize_name(req["project_name"]): req["version"]
-            for locked_resolve in lock.get("locked_resolves", ())
-            for req in locked_resolve.get("locked_requirements", ())
-        }
+        versions = locked_versions(contents[0].content)
         return PinnedVersions(FrozenDict(sorted(versions.items())), ())
     constraints_file = python_setup.requirement_constraints
     if not constraints_file:
@@ -122,25 +110,24 @@ async def read_pinned_versions(
             description_of_origin="the option `[python].requirement_constraints`",
         ),
     )
-    lines = []
-    versions = {}
-    for number, line in enumerate(contents[0].content.decode().splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        try:
-            requirement = PipRequirement.parse(line)
-        except ValueError as e:
-            raise LambdaRequirementsError(
-                f"Line {number} of {constraints_file} (`[python].requirement_constraints`, used "
-                f"by {request.description_of_origin}) is not a requirement: {line!r}. Write one "
-                "`name==version` per line."
-            ) from e
-        lines.append(line)
-        pinned = [version for operator, version in requirement.specs if operator == "=="]
-        if pinned:
-            versions[canonicalize_name(requirement.project_name)] = pinned[0]
-    return PinnedVersions(FrozenDict(sorted(versions.items())), tuple(lines))
+    try:
+        constraints = list(
+            parse_requirements_file(contents[0].content.decode(), rel_path=constraints_file)
+        )
+    except ValueError as e:
+        raise LambdaRequirementsError(
+            f"{constraints_file} (`[python].requirement_constraints`, used by "
+            f"{request.description_of_origin}) holds a line that is not a requirement: {e}. "
+            "Write one `name==version` per line."
+        ) from e
+    versions = {
+        canonicalize_name(constraint.project_name): pinned[0]
+        for constraint in constraints
+        if (pinned := [version for operator, version in constraint.specs if operator == "=="])
+    }
+    return PinnedVersions(
+        FrozenDict(sorted(versions.items())), tuple(str(constraint) for constraint in constraints)
+    )
 
 
 @dataclass(frozen=True)
@@ -337,16 +324,8 @@ async def install_lambda_requirements(
     pins = await Get(
         PinnedVersions, PinnedVersionsRequest(request.resolve, request.description_of_origin)
     )
-    if request.resolve != NO_RESOLVE:
-        exotic = exotic_requirements(request.requirements)
-        if exotic:
-            raise LambdaRequirementsError(
-                f"{request.description_of_origin} needs direct-URL or VCS requirements: "
-                f"{', '.join(exotic)}. A lockfile can only pin them by name and version (pex "
-                "drops the URL), so a build for the Lambda platform would fetch another file or "
-                "none. Publish each as a wheel to your index or to a `[python-repos].find_links` "
-                "folder, require it as `name==version`, and run `pants generate-lockfiles`."
-            )
+    if python_setup.enable_resolves:
+        check_lockable(request.requirements, f"{request.description_of_origin} needs")
         # Exactly the locked artifacts, hash-checked; no resolving of our own.
         inputs = await _export_locked_subset(request, python_setup)
         requirement_args: tuple[str, ...] = ("--requirement", _LOCKED_SUBSET, "--no-transitive")

@@ -24,6 +24,7 @@ from pants.engine.target import (
 from pants.util.strutil import help_text
 
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
+from pants_lambda.subsystem import LambdaSubsystem
 
 # Lambda's own limit on the layers of one function.
 MAX_LAYERS = 5
@@ -72,6 +73,9 @@ class LambdaRuntimeField(StringField):
         """
     )
 
+    def value_or_default(self, subsystem: LambdaSubsystem) -> str:
+        return subsystem.runtime_or_default(self.value)
+
 
 class LambdaArchitectureField(StringField):
     alias = "architecture"
@@ -82,6 +86,9 @@ class LambdaArchitectureField(StringField):
         `[lambda].architecture`. Example: `architecture="arm64"`.
         """
     )
+
+    def value_or_default(self, subsystem: LambdaSubsystem) -> str:
+        return subsystem.architecture_or_default(self.value)
 
 
 class LambdaFunctionDependenciesField(PythonFaaSDependencies):
@@ -328,6 +335,12 @@ class LambdaCompatibleRuntimesField(StringSequenceField):
                 '`compatible_runtimes=["python3.12", "python3.13"]`.'
             )
         return tuple(sorted(set(value), key=list(RUNTIMES).index))
+
+    def value_or_default(
+        self, runtime: LambdaRuntimeField, subsystem: LambdaSubsystem
+    ) -> tuple[str, ...]:
+        """The layer's runtimes: these, or its `runtime`, or `[lambda].runtime`."""
+        return self.value or (runtime.value_or_default(subsystem),)
 
 
 class LambdaLayerOutputPathField(_InRepoOutputPathField):

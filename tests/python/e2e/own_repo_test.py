@@ -167,8 +167,9 @@ def test_a_constraints_file_decides_every_version(tmp_path: Path, caches: Path) 
     result = repo.pants(constraints, "package", "layers/deps", check=False)
     assert result.returncode != 0
     assert (
-        "Line 1 of constraints.txt (`[python].requirement_constraints`, used by the "
-        "`lambda_layer` layers/deps:deps) is not a requirement: 'PyYAML=6.0.2'"
+        "constraints.txt (`[python].requirement_constraints`, used by the `lambda_layer` "
+        "layers/deps:deps) holds a line that is not a requirement: Invalid requirement "
+        "'PyYAML=6.0.2' in constraints.txt at line 1"
     ) in result.stderr, result.stderr
 
 

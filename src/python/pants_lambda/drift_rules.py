@@ -10,7 +10,6 @@ process talks to AWS, so it is never cached.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
 from pants.core.goals.package import BuiltPackage
@@ -34,10 +33,11 @@ from pants.util.strutil import softwrap
 
 from pants_lambda.drift_subsystem import DRIFT_TOOL_MODULE, Boto3Tool
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
+from pants_lambda.scripts import script_source
 
 _SPEC = "__lambda_drift_spec.json"
 # Read as text: it imports boto3, which only the tool's PEX has.
-_TOOL_SOURCE = Path(__file__).with_name("drift_tool.py").read_bytes()
+_TOOL_SOURCE = script_source("drift_tool.py")
 # What boto3 reads from the environment: region, profile, credentials, endpoint, CA bundle.
 _AWS_ENV = (
     "AWS_ACCESS_KEY_ID",

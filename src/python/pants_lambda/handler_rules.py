@@ -9,7 +9,6 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from pants.backend.python.util_rules.faas import ResolvedPythonFaaSHandler
 from pants.engine.fs import (
@@ -28,16 +27,16 @@ from pants.engine.target import InvalidFieldException
 from pants.source.source_root import SourceRoot, SourceRootRequest
 from pants.util.logging import LogLevel
 
-from pants_lambda import handler_check_tool
 from pants_lambda.closure_rules import LambdaClosure
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.target_types import LambdaFunctionHandlerField
+from pants_lambda.scripts import script_source
 
 logger = logging.getLogger(__name__)
 
 _TOOL = "__lambda_handler_check.py"
 _SPEC = "__lambda_handler_check.json"
-_TOOL_SOURCE = Path(handler_check_tool.__file__).read_bytes()
+_TOOL_SOURCE = script_source("handler_check_tool.py")
 
 
 @dataclass(frozen=True)

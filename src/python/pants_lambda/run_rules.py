@@ -10,7 +10,6 @@ runner: `--event FILE|-`, `--timeout SECONDS`, `--memory MB`, `--env NAME=VALUE`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -19,7 +18,6 @@ from pants.engine.platform import Platform
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, WrappedTarget, WrappedTargetRequest
 
-from pants_lambda import lambda_runner
 from pants_lambda.function_rules import (
     BuildLambdaFunctionRequest,
     BuiltLambdaFunction,
@@ -33,10 +31,11 @@ from pants_lambda.target_types import (
     LambdaFunctionLayersField,
     LambdaRuntimeField,
 )
+from pants_lambda.scripts import script_source
 
 _RUNNER = "__lambda_runner.py"
 _RUNTIME_PACKAGES = "__lambda_runtime_packages"
-_RUNNER_SOURCE = Path(lambda_runner.__file__).read_bytes()
+_RUNNER_SOURCE = script_source("lambda_runner.py")
 
 # The Lambda architecture each machine can run.
 _NATIVE_ARCHITECTURE = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
 from pants.engine.fs import (
@@ -30,13 +30,14 @@ from pants.util.logging import LogLevel
 
 from pants_lambda import zip_tool
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.scripts import script_source
 
 _TOOL = "__lambda_zip_tool.py"
 _SPEC = "__lambda_zip_spec.json"
 _ENTRIES = "__lambda_zip_entries.txt"
 _BYTECODE = "__lambda_bytecode"
 # The tool runs in the sandbox as a script; its source is part of every zip Process' cache key.
-_TOOL_SOURCE = Path(zip_tool.__file__).read_bytes()
+_TOOL_SOURCE = script_source("zip_tool.py")
 
 
 class ZipToolError(Exception):

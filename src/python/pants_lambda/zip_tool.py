@@ -27,6 +27,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 import zipfile
@@ -44,7 +45,8 @@ class ZipSpecError(Exception):
 
 
 def _canonical_project(name: str) -> str:
-    return "".join("-" if c in "_." else c for c in name.lower())
+    """PEP 503's normalized name, as `packaging.utils.canonicalize_name` writes it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _dist_files(root: str, drop_dists: set[str]) -> set[str]:

@@ -20,6 +20,7 @@ from pants.backend.python.goals.lockfile import (
 )
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import PythonRequirementsField, PythonResolveField
+from pants.backend.python.util_rules.pex import CompletePlatforms
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
     ResolvePexConfig,
@@ -69,7 +70,7 @@ from pants_lambda.platform_lock_format import (
     regenerate_command,
     resolve_interpreter_constraints,
 )
-from pants_lambda.platforms import complete_platform_json
+from pants_lambda.platforms import LambdaPlatformRequest
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -81,7 +82,6 @@ from pants_lambda.target_types import (
 
 logger = logging.getLogger(__name__)
 
-_PLATFORM_FILE = "__lambda_platform.json"
 _PINS_FILE = "__lambda_pins.txt"
 _OUTPUT = "lambda-platform.lock"
 
@@ -281,17 +281,15 @@ async def generate_platform_locks(
         for project, version in locked_versions(universal_file.content).items()
     )
     config = await Get(ResolvePexConfig, ResolvePexConfigRequest(request.resolve))
-    platform_inputs = await MultiGet(
-        Get(
-            Digest,
-            CreateDigest(
-                [
-                    FileContent(_PLATFORM_FILE, complete_platform_json(*platform.rsplit("-", 1))),
-                    FileContent(_PINS_FILE, "".join(f"{p}\n" for p in pins).encode()),
-                ]
-            ),
-        )
+    pins_file = await Get(
+        Digest, CreateDigest([FileContent(_PINS_FILE, "".join(f"{p}\n" for p in pins).encode())])
+    )
+    platforms = await MultiGet(
+        Get(CompletePlatforms, LambdaPlatformRequest(*platform.rsplit("-", 1)))
         for platform in needed.by_platform
+    )
+    platform_inputs = await MultiGet(
+        Get(Digest, MergeDigests([pins_file, platform.digest])) for platform in platforms
     )
     results = await MultiGet(
         Get(
@@ -309,7 +307,7 @@ async def generate_platform_locks(
                     "--indent=2",
                     *config.pex_args(),
                     f"--constraints={_PINS_FILE}",
-                    f"--complete-platform={_PLATFORM_FILE}",
+                    *platform_args.generate_pex_arg_list(),
                     *requirements,
                 ),
                 additional_input_digest=inputs,
@@ -321,7 +319,9 @@ async def generate_platform_locks(
                 cache_scope=ProcessCacheScope.PER_SESSION,
             ),
         )
-        for (platform, requirements), inputs in zip(needed.by_platform.items(), platform_inputs)
+        for (platform, requirements), inputs, platform_args in zip(
+            needed.by_platform.items(), platform_inputs, platforms
+        )
     )
     locks = await MultiGet(Get(DigestContents, Digest, r.output_digest) for r in results)
     lockfile_sha256 = hashlib.sha256(universal_file.content).hexdigest()

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 from packaging.tags import compatible_tags, cpython_tags
 
+from pants.backend.python.util_rules.pex import CompletePlatforms
+from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.rules import Get, collect_rules, rule
+
 
 @dataclass(frozen=True)
 class LambdaRuntime:
@@ -83,3 +87,24 @@ def complete_platform_json(runtime: str, architecture: str) -> bytes:
     return json.dumps(
         complete_platform(RUNTIMES[runtime], architecture), indent=2, sort_keys=True
     ).encode()
+
+
+@dataclass(frozen=True)
+class LambdaPlatformRequest:
+    runtime: str
+    architecture: str
+
+
+_PLATFORM_FILE = "__lambda_platform.json"
+
+
+@rule
+async def lambda_complete_platforms(request: LambdaPlatformRequest) -> CompletePlatforms:
+    """The platform as pex takes it: `--complete-platform __lambda_platform.json`."""
+    content = complete_platform_json(request.runtime, request.architecture)
+    digest = await Get(Digest, CreateDigest([FileContent(_PLATFORM_FILE, content)]))
+    return CompletePlatforms([_PLATFORM_FILE], digest=digest)
+
+
+def rules():
+    return collect_rules()

@@ -50,9 +50,8 @@ from pants_lambda.platform_lock_format import (
     regenerate_command,
 )
 from pants_lambda.platform_lock_rules import LambdaPlatformLock, LambdaPlatformLockRequest
-from pants_lambda.platforms import complete_platform_json
+from pants_lambda.platforms import LambdaPlatformRequest
 
-_PLATFORM_FILE = "__lambda_platform.json"
 _SITE_PACKAGES = "site-packages"
 _REQUIREMENTS_PEX = "lambda-requirements.pex"
 _LOCKED_SUBSET = "__lambda_locked_requirements.txt"
@@ -157,14 +156,6 @@ def dists_in(paths: tuple[str, ...]) -> FrozenDict[str, str]:
     return FrozenDict(sorted(dists.items()))
 
 
-async def _complete_platforms(runtime: str, architecture: str) -> CompletePlatforms:
-    digest = await Get(
-        Digest,
-        CreateDigest([FileContent(_PLATFORM_FILE, complete_platform_json(runtime, architecture))]),
-    )
-    return CompletePlatforms([_PLATFORM_FILE], digest=digest)
-
-
 async def _export_locked_subset(
     request: InstallLambdaRequirementsRequest, python_setup: PythonSetup
 ) -> Digest:
@@ -225,7 +216,9 @@ async def _export_locked_subset(
             platform_lock.source,
         )
         regenerate = regenerate_command(request.resolve)
-    complete_platforms = await _complete_platforms(request.runtime, request.architecture)
+    complete_platforms = await Get(
+        CompletePlatforms, LambdaPlatformRequest(request.runtime, request.architecture)
+    )
     input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, lock_digest]))
     result = await Get(
         FallibleProcessResult,
@@ -276,7 +269,7 @@ async def install_for_platform(
     Pants' own `PexRequest` would run pip with `[subprocess-environment]`'s variables only, so
     the pex Process is built here, with pip isolated from the machine's configuration.
     """
-    complete_platforms = await _complete_platforms(runtime, architecture)
+    complete_platforms = await Get(CompletePlatforms, LambdaPlatformRequest(runtime, architecture))
     platform = f"{runtime} {architecture}"
     input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, inputs]))
     built = await Get(

@@ -13,11 +13,11 @@ from collections import Counter
 from pants.engine.addresses import Address
 from pants.engine.target import InvalidFieldException
 
-from pants_lambda.target_types import LambdaUploadField
 from pants_lambda.zip_rules import BuiltLambdaZip
 
 DIRECT_UPLOAD_LIMIT = 52_428_800
 UNZIPPED_LIMIT = 262_144_000
+MAX_LAYERS = 5
 
 
 def largest_parts(built: BuiltLambdaZip, count: int = 5) -> list[tuple[str, int]]:
@@ -45,7 +45,7 @@ def check_direct_upload(address: Address, built: BuiltLambdaZip, upload: str) ->
     raise InvalidFieldException(
         f"{address} packages to {size:,} bytes zipped, over Lambda's {DIRECT_UPLOAD_LIMIT:,}-byte "
         f"limit for a direct upload. Its largest parts, unzipped: {_describe_largest(built)}. "
-        f'Set `{LambdaUploadField.alias}="s3"` on it to deploy it through S3 (the reference '
+        'Set `upload="s3"` on it to deploy it through S3 (the reference '
         "Terraform then uploads it to `s3_bucket`), or make it smaller: move dependencies into a "
         "layer or leave out what it does not need."
     )

@@ -23,11 +23,10 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from pants_lambda.limits import MAX_LAYERS
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
 from pants_lambda.subsystem import LambdaSubsystem
 
-# Lambda's own limit on the layers of one function.
-MAX_LAYERS = 5
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _HANDLER_RE = re.compile(

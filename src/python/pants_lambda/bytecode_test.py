@@ -124,8 +124,9 @@ def test_no_interpreter_of_the_runtime_names_both_ways_out(rule_runner: RuleRunn
         package(rule_runner, FUNCTION)
     message = str(error.value)
     assert (
-        "src/python/app:fn ships bytecode for python3.12 (the field `compile_bytecode`, default "
-        "`[lambda].compile_bytecode`: on), and no CPython 3.12 was found to compile it with. "
+        "src/python/app:fn ships bytecode for python3.12 (its field `compile_bytecode`, or "
+        "`[lambda].compile_bytecode` where it sets none), and no CPython 3.12 was found to "
+        "compile it with. "
         "Pants looks for `python3.12` in `[python-bootstrap].search_path`"
     ) in message
     assert "/nonexistent/bin" in message
@@ -180,3 +181,20 @@ def test_the_zip_tool_skips_third_party_files_that_do_not_compile(tmp_path: Path
     assert sorted(p.name for p in (tmp_path / "out/pkg/__pycache__").iterdir()) == [
         "ok.cpython-312.pyc"
     ]
+
+
+def test_resources_are_shipped_and_never_compiled(rule_runner: RuleRunner) -> None:
+    # A `.py` resource is data (here a template that is no valid Python): no bytecode, no error.
+    files = dict(REPO)
+    files["src/python/app/BUILD"] = (
+        files["src/python/app/BUILD"].replace(
+            'layers=["layers/shared"],', 'layers=["layers/shared"], dependencies=[":template"],'
+        )
+        + 'resources(name="template", sources=["template.py"])\n'
+    )
+    files["src/python/app/template.py"] = "Dear {name}, {{ not python }}\n"
+    rule_runner.write_files(files)
+    names, _, _ = zip_listing(rule_runner, package(rule_runner, FUNCTION))
+    assert "app/template.py" in names
+    assert not [name for name in names if "template" in name and name.endswith(".pyc")]
+    assert "app/__pycache__/handler.cpython-312.pyc" in names

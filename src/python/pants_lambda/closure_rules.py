@@ -30,6 +30,8 @@ class LambdaClosureRequest:
 class LambdaClosure:
     # Python sources and resources, relative to their source roots (as they are imported).
     python_files: Snapshot
+    # Which of those are `resource`s: data, never compiled, whatever their names.
+    resource_paths: frozenset[str]
     # `file` targets' sources, relative to the repository root.
     files: Snapshot
     # Requirement string -> canonical project name, for every requirement in the closure.
@@ -40,8 +42,9 @@ class LambdaClosure:
 async def gather_lambda_closure(request: LambdaClosureRequest) -> LambdaClosure:
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([request.address]))
     closure = transitive.closure
-    stripped, files = await MultiGet(
+    stripped, sources_only, files = await MultiGet(
         Get(StrippedPythonSourceFiles, PythonSourceFilesRequest(closure, include_resources=True)),
+        Get(StrippedPythonSourceFiles, PythonSourceFilesRequest(closure, include_resources=False)),
         Get(
             SourceFiles,
             SourceFilesRequest(
@@ -56,8 +59,11 @@ async def gather_lambda_closure(request: LambdaClosureRequest) -> LambdaClosure:
         if tgt.has_field(PythonRequirementsField)
         for requirement in tgt[PythonRequirementsField].value
     }
+    python_files = stripped.stripped_source_files.snapshot
     return LambdaClosure(
-        python_files=stripped.stripped_source_files.snapshot,
+        python_files=python_files,
+        resource_paths=frozenset(python_files.files)
+        - frozenset(sources_only.stripped_source_files.snapshot.files),
         files=files.snapshot,
         requirements=FrozenDict(sorted(requirements.items())),
     )

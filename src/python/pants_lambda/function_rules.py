@@ -323,6 +323,7 @@ async def build_lambda_function(
             own_python_files,
             label="its first-party Python sources and resources",
             compile="strict",
+            no_compile=tuple(sorted(closure.resource_paths.intersection(own_files))),
         ),
         ZipSource(
             installed.digest,

@@ -19,9 +19,24 @@ import json
 import sys
 
 
+def _top_level(body: list) -> list:
+    """The statements that run at import: the module's, and those of its top-level `if`, `try`
+    and `with` blocks (e.g. `try: from fast import handler` / `except ImportError: def ...`)."""
+    statements = []
+    for node in body:
+        statements.append(node)
+        for block in ("body", "orelse", "finalbody"):
+            if isinstance(node, (ast.If, ast.Try, ast.With)) and hasattr(node, block):
+                statements.extend(_top_level(getattr(node, block)))
+        if isinstance(node, ast.Try):
+            for handler in node.handlers:
+                statements.extend(_top_level(handler.body))
+    return statements
+
+
 def defines(tree: ast.Module, name: str) -> bool:
     """Whether a module binds `name` at its top level."""
-    for node in tree.body:
+    for node in _top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if node.name == name:
                 return True

@@ -8,6 +8,7 @@ import keyword
 import logging
 import os
 import re
+from pathlib import PurePath
 from dataclasses import dataclass
 
 from pants.backend.python.util_rules.faas import ResolvedPythonFaaSHandler
@@ -70,14 +71,25 @@ async def check_module_path(
     (Pants' default, `/`, in a repository of `service-name/` folders) gives a path like
     `backend.orders-service.app`, which no Python can import.
     """
-    invalid = [
-        part
-        for part in handler.module.split(".")
-        if not part.isidentifier() or keyword.iskeyword(part)
-    ]
+    path, _, _ = field.value.rpartition(":")
+    if path.endswith(".py"):
+        stem = PurePath(path).stem
+        if not _is_identifier(stem):
+            renamed = re.sub(r"\W", "_", stem) + ("_" if keyword.iskeyword(stem) else "")
+            raise InvalidFieldException(
+                f"The `{field.alias}` field of {field.address} is {field.value!r}, but `{stem}` "
+                "(the file's name without `.py`) is not a valid Python module name, so Lambda "
+                f"could not import it. Rename the file, e.g. to `{renamed}.py`."
+            )
+    invalid = [part for part in handler.module.split(".") if not _is_identifier(part)]
     if not invalid:
         return
-    path, _, _ = field.value.rpartition(":")
+    if not path.endswith(".py"):
+        raise InvalidFieldException(
+            f"The `{field.alias}` field of {field.address} is {field.value!r}, but "
+            f"{', '.join(repr(part) for part in invalid)} is not a valid Python identifier, so "
+            "Lambda could not import the module. Rename the module or package."
+        )
     full_path = os.path.join(field.address.spec_path, path)
     root = await Get(SourceRoot, SourceRootRequest.for_file(full_path))
     parts = full_path.split("/")
@@ -96,6 +108,10 @@ async def check_module_path(
         f'the code a source root, e.g. `[source].root_patterns = ["{suggested}"]` (or '
         f'`"{pattern}"` for every folder beside it), or rename the folder.'
     )
+
+
+def _is_identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _display(root: SourceRoot) -> str:

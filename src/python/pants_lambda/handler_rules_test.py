@@ -148,6 +148,44 @@ def test_a_handler_path_that_is_no_module_path(rule_runner: RuleRunner) -> None:
     assert '`[source].root_patterns = ["/backend/cart-service"]` (or `"/backend/*"`' in message
 
 
+@pytest.mark.parametrize(
+    "handler, fragment",
+    [
+        (
+            "my-handler.py:handler",
+            "`my-handler` (the file's name without `.py`) is not a valid "
+            "Python module name, so Lambda could not import it. Rename the file, e.g. to "
+            "`my_handler.py`.",
+        ),
+        (
+            "lambda.py:handler",
+            "`lambda` (the file's name without `.py`) is not a valid Python " "module name",
+        ),
+        ("handler.v2.py:handler", "`handler.v2` (the file's name without `.py`) is not a valid"),
+    ],
+)
+def test_a_handler_file_name_that_is_no_module_name(
+    rule_runner: RuleRunner, handler: str, fragment: str
+) -> None:
+    rule_runner.write_files(
+        {
+            "src/python/app/BUILD": 'python_sources(name="src")\n'
+            f'lambda_function(name="fn", handler="{handler}")\n',
+            f"src/python/app/{handler.split(':')[0]}": "def handler(event, context):\n    return 1\n",
+        }
+    )
+    package_error(rule_runner, fragment)
+
+
+def test_a_handler_defined_in_a_top_level_try_block(rule_runner: RuleRunner) -> None:
+    guarded = (
+        "try:\n    from fastpath import handler  # pants: no-infer-dep\n"
+        "except ImportError:\n    def handler(event, context):\n        return 1\n"
+    )
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": guarded})
+    package(rule_runner, Address("src/python/app", target_name="fn"))
+
+
 def test_imports_nothing_provides_fail_and_guarded_ones_do_not(rule_runner: RuleRunner) -> None:
     guarded = dedent(
         """\

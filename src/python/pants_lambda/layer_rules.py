@@ -174,6 +174,7 @@ async def build_lambda_layer(
             label="its first-party Python sources and resources",
             prefix=PYTHON_PREFIX,
             compile="strict",
+            no_compile=tuple(sorted(closure.resource_paths)),
         ),
         ZipSource(
             installed.digest,

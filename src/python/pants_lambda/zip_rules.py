@@ -57,6 +57,7 @@ class ZipSource:
     # For the compile step: "strict" (first-party code: a file that does not compile is an
     # error), "lenient" (third-party: it is left without bytecode), or "" (not compiled).
     compile: str = ""
+    no_compile: tuple[str, ...] = ()  # Paths (below `subdir`) never compiled: resources.
     bytecode: bool = False  # The compile step's output: its `.pyc` files are shipped.
 
     def spec(self, index: int) -> dict:
@@ -68,6 +69,7 @@ class ZipSource:
             "drop_dists": sorted(self.drop_dists),
             "drop_top_dirs": sorted(self.drop_top_dirs),
             **({"compile": self.compile} if self.compile else {}),
+            **({"no_compile": sorted(self.no_compile)} if self.no_compile else {}),
             **({"bytecode": True} if self.bytecode else {}),
         }
 
@@ -206,7 +208,7 @@ async def build_lambda_zip(
 @dataclass(frozen=True)
 class CompileLambdaBytecodeRequest:
     address: Address  # The target the ZIP is built for.
-    sources: tuple[ZipSource, ...]  # The ZIP's sources; those with `compile` set are compiled.
+    sources: tuple[ZipSource, ...]  # Sources of the ZIP; those with `compile` set are compiled.
     mount: str  # Where Lambda puts the ZIP's root: "/var/task/" or "/opt/".
     runtime: str
 
@@ -228,8 +230,8 @@ async def compile_lambda_bytecode(request: CompileLambdaBytecodeRequest) -> Comp
     interpreter = await Get(RuntimeInterpreter, RuntimeInterpreterRequest(request.runtime))
     if interpreter.path is None:
         raise MissingRuntimeInterpreterError(
-            f"{request.address} ships bytecode for {request.runtime} (the field "
-            "`compile_bytecode`, default `[lambda].compile_bytecode`: on), and no CPython "
+            f"{request.address} ships bytecode for {request.runtime} (its field "
+            "`compile_bytecode`, or `[lambda].compile_bytecode` where it sets none), and no CPython "
             f"{interpreter.python_version} was found to compile it with. "
             f"{interpreter.where_pants_looked()}. Either install CPython "
             f"{interpreter.python_version} (e.g. `pyenv install {interpreter.python_version}`) or "
@@ -250,7 +252,8 @@ async def compile_lambda_bytecode(request: CompileLambdaBytecodeRequest) -> Comp
             input_digest=await _tool_inputs(spec, request.sources),
             env={"PYTHONHASHSEED": "0", "LAMBDA_PYTHON_VERSION": interpreter.version},
             output_directories=(_BYTECODE,),
-            description=f"Compile the bytecode of {request.address} with CPython "
+            description=f"Compile the bytecode of {request.address} "
+            f"({', '.join(source.label for source in request.sources)}) with CPython "
             f"{interpreter.version}",
             level=LogLevel.DEBUG,
         ),
@@ -309,9 +312,17 @@ class BytecodeSummary:
 async def add_bytecode(
     address: Address, sources: tuple[ZipSource, ...], mount: str, runtimes: tuple[str, ...]
 ) -> tuple[tuple[ZipSource, ...], BytecodeSummary]:
-    """The sources plus their bytecode for each runtime, and what it adds."""
+    """The sources plus their bytecode for each runtime, and what it adds.
+
+    One compile step per source and runtime: an edit to first-party code does not compile the
+    third-party distributions again, and a new lockfile does not compile the first-party code."""
     compiled = await MultiGet(
-        Get(CompiledLambdaBytecode, CompileLambdaBytecodeRequest(address, sources, mount, runtime))
+        Get(
+            CompiledLambdaBytecode,
+            CompileLambdaBytecodeRequest(address, (source,), mount, runtime),
+        )
+        for source in sources
+        if source.compile
         for runtime in runtimes
     )
     merged = await Get(Digest, MergeDigests(c.digest for c in compiled))

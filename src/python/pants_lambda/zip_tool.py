@@ -13,7 +13,8 @@ executable bit); bytecode caches of the inputs are never shipped, only a source 
 error, because Lambda would silently keep only one of them.
 
 `--compile SPEC` runs on a CPython of the Lambda runtime instead (with a fixed PYTHONHASHSEED):
-for each `.py` file of the sources marked `"compile": "strict"` or `"lenient"`, it writes the
+for each `.py` file of the sources marked `"compile": "strict"` or `"lenient"` (but the paths in
+their `"no_compile"`: resources), it writes the
 bytecode that CPython's import system looks for, `<dir>/__pycache__/<name>.<cache tag>.pyc`
 under `spec["bytecode_output"]`, hash-based and never checked against the source (PEP 552
 `unchecked-hash`), with `spec["mount"]` + the file's path in the ZIP as the code's file name. A
@@ -115,8 +116,9 @@ def compile_bytecode(spec: dict) -> None:
         mode = source.get("compile")
         if not mode:
             continue
+        skip = {source.get("prefix", "") + relpath for relpath in source.get("no_compile", ())}
         for arcname, path in sorted(collect_entries([source]).items()):
-            if not arcname.endswith(".py"):
+            if not arcname.endswith(".py") or arcname in skip:
                 continue
             cfile = os.path.join(spec["bytecode_output"], importlib.util.cache_from_source(arcname))
             try:

@@ -136,6 +136,9 @@ def test_the_timeout_stops_a_long_handler(clone: Clone) -> None:
 def test_a_missing_runtime_interpreter_says_where_pants_looked(clone: Clone) -> None:
     result = clone.pants(
         "--python-bootstrap-search-path=['/nonexistent/bin']",
+        # Without bytecode, the ZIP builds without the interpreter (bytecode_test.py covers the
+        # compile step's own error).
+        "--lambda-compile-bytecode=false",
         "run",
         "src/python/runcheck:probe",
         check=False,

@@ -32,7 +32,7 @@ from pants_lambda.import_rules import (
     UnownedImports,
     UnownedImportsRequest,
     check_imports_provided,
-    top_level_names,
+    ShippedModules,
 )
 from pants_lambda.layer_rules import (
     BuildLambdaLayerRequest,
@@ -51,7 +51,7 @@ from pants_lambda.requirements_rules import (
     PinnedVersions,
     PinnedVersionsRequest,
 )
-from pants_lambda.runtime_packages import runtime_dists
+from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -282,6 +282,11 @@ async def build_lambda_function(
         for req, project in closure.requirements.items()
         if project not in provided and project not in left_to_runtime
     )
+    check_runtime_versions(
+        f"The `lambda_function` {address}",
+        {req: project for req, project in closure.requirements.items() if project not in provided},
+        (runtime,) if left_to_runtime else (),
+    )
     _check_requirements_provided(field_set, missing, layers)
     if closure.requirements:
         pins = await Get(PinnedVersions, PinnedVersionsRequest(resolve, origin))
@@ -307,8 +312,13 @@ async def build_lambda_function(
     check_imports_provided(
         f"The `lambda_function` {address}",
         unowned,
-        top_level_names(
-            [*closure.python_files.files, *installed.files, *layer_files, *closure.files.files]
+        ShippedModules.of(
+            [
+                *closure.python_files.files,
+                *(path for path in installed.files if not path.startswith("bin/")),
+                *layer_files,
+                *closure.files.files,
+            ]
         ),
         (runtime,),
     )

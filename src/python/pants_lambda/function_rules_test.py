@@ -441,3 +441,31 @@ def test_a_constraints_file_line_that_is_no_requirement(rule_runner: RuleRunner)
         "'six=1.17' in constraints.txt at line 2",
         "Write one `name==version` per line.",
     )
+
+
+@pytest.mark.parametrize("requirement", ["boto3>=1.40", "boto3>=1.42"])
+def test_what_a_function_leaves_to_its_runtime(rule_runner: RuleRunner, requirement: str) -> None:
+    # The python3.12 runtime provides boto3 1.40.4 (runtime_packages.py): nothing is resolved or
+    # shipped for it, and a requirement that version does not meet is an error.
+    set_options(rule_runner, resolves=False)
+    rule_runner.write_files(
+        {
+            **REPO,
+            **function_build(
+                dependencies='["3rdparty:boto3"]',
+                include_runtime_provided="False",
+                layers="[]",
+            ),
+            "3rdparty/BUILD": f'python_requirement(name="boto3", requirements=["{requirement}"])',
+        }
+    )
+    if requirement == "boto3>=1.42":
+        with pytest.raises(ExecutionError) as error:
+            package(rule_runner, Address("src/python/app", target_name="fn"))
+        assert (
+            "The `lambda_function` src/python/app:fn needs boto3>=1.42 and leaves boto3 to the "
+            "python3.12 runtime (`include_runtime_provided=False`), which provides boto3 1.40.4."
+        ) in str(error.value)
+        return
+    files, _, _ = zip_listing(rule_runner, package(rule_runner, Address("src/python/app", "fn")))
+    assert not [name for name in files if name.startswith(("boto3", "botocore"))]

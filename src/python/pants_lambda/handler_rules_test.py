@@ -15,7 +15,7 @@ from pants.engine.internals.scheduler import ExecutionError
 
 from pants_lambda.function_rules_test import package, zip_listing
 from pants_lambda.handler_check_tool import check
-from pants_lambda.import_rules import top_level_names
+from pants_lambda.import_rules import ShippedModules
 
 MODERN_HANDLER = dedent(
     """\
@@ -227,7 +227,55 @@ def test_the_check_tool_parses_with_its_own_grammar(tmp_path) -> None:
     assert bad["syntax_error"]["line"] == 1 and bad["syntax_error"]["text"] == "def f(:"
 
 
-def test_top_level_names() -> None:
-    assert top_level_names(
-        ["yaml/__init__.py", "six.py", "_cffi.cpython-312-x86_64-linux-gnu.so", "x-y/z.py"]
-    ) == {"yaml", "six", "_cffi"}
+def test_what_shipped_files_provide() -> None:
+    shipped = ShippedModules.of(
+        [
+            "yaml/__init__.py",
+            "yaml/_yaml.cpython-312-x86_64-linux-gnu.so",
+            "six.py",
+            "shared/text.py",  # `shared`: a namespace package
+            "google/protobuf/message.py",
+            "x-y/z.py",
+            "PyYAML-6.0.2.dist-info/RECORD",
+        ]
+    )
+    provided = ["yaml", "yaml.safe_load", "yaml._yaml", "six", "six.moves", "shared.text"]
+    provided += ["shared.text.slug", "shared", "google.protobuf.message", "google.protobuf"]
+    assert all(shipped.provide(module) for module in provided)
+    # A typo in a namespace package, another `google` package, and no module at all.
+    missing = ["shared.txt", "google.cloud.storage", "x-y", "z", "PyYAML"]
+    assert not any(shipped.provide(module) for module in missing)
+
+
+def test_the_runtimes_standard_library_and_namespace_packages(rule_runner: RuleRunner) -> None:
+    # python3.10 has no tomllib, python3.12 no imp; a guarded tomllib is fine; `shared` is a
+    # namespace package, so `shared.txt` (a typo of `shared.text`) is a module nothing ships.
+    code = dedent(
+        """\
+        import imp
+        import tomllib
+        try:
+            import tomllib as toml
+        except ImportError:
+            import json as toml
+        from shared import text, txt
+
+        def handler(event, context):
+            return text.slug("a")
+        """
+    )
+    rule_runner.write_files({**function("python3.10"), "src/python/app/handler.py": code})
+    package_error(
+        rule_runner,
+        "imports modules that nothing provides on Lambda python3.10:\n"
+        "  src/python/app/handler.py:2: import tomllib (not in the standard library of "
+        "python3.10)\n"
+        "  src/python/app/handler.py:7: import shared.txt\n",
+    )
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": code})
+    package_error(
+        rule_runner,
+        "imports modules that nothing provides on Lambda python3.12:\n"
+        "  src/python/app/handler.py:1: import imp (not in the standard library of python3.12)\n"
+        "  src/python/app/handler.py:7: import shared.txt\n",
+    )

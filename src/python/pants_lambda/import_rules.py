@@ -19,6 +19,10 @@ from pants.backend.python.dependency_inference.parse_python_dependencies import 
     ParsedPythonDependencies,
     ParsePythonDependenciesRequest,
 )
+from pants.backend.python.dependency_inference.module_mapper import (
+    PythonModuleOwners,
+    PythonModuleOwnersRequest,
+)
 from pants.backend.python.dependency_inference.rules import (
     ImportOwnerStatus,
     PythonImportDependenciesInferenceFieldSet,
@@ -32,32 +36,70 @@ from pants.engine.addresses import Address
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidTargetException, TransitiveTargets, TransitiveTargetsRequest
 
+from pants_lambda.platforms import RUNTIMES
 from pants_lambda.runtime_packages import runtime_modules
 
-# Pants 2.17's list of standard library modules stops at CPython 3.11; these came later
-# (`sys.stdlib_module_names` of CPython 3.12.1 and 3.13.0, and for 3.14, whose interpreter these
-# machines lack, its "What's New": annotationlib, compression, _zstd, _remote_debugging).
-NEWER_STDLIB_MODULES = frozenset(
-    {
-        "_colorize",
-        "_interpchannels",
-        "_interpqueues",
-        "_interpreters",
-        "_opcode_metadata",
-        "_pydatetime",
-        "_pylong",
-        "_pyrepl",
-        "_remote_debugging",
-        "_sha2",
-        "_suggestions",
-        "_sysconfig",
-        "_tokenize",
-        "_typing",
-        "_zstd",
-        "annotationlib",
-        "compression",
-    }
-)
+# The standard library changes between the runtimes, and Pants 2.17 has one list for every
+# Python version (up to 3.11). What each CPython release added or removed (its "What's New"; the
+# underscore modules from `sys.stdlib_module_names` of CPython 3.12.1 and 3.13.0 here; 3.14, whose
+# interpreter these machines lack, from its "What's New").
+STDLIB_ADDED = {
+    (3, 11): frozenset({"tomllib", "_tokenize", "_typing"}),
+    (3, 12): frozenset({"_pydatetime", "_pylong", "_sha2"}),
+    (3, 13): frozenset(
+        {
+            "_colorize",
+            "_interpchannels",
+            "_interpqueues",
+            "_interpreters",
+            "_opcode_metadata",
+            "_pyrepl",
+            "_suggestions",
+            "_sysconfig",
+        }
+    ),
+    (3, 14): frozenset({"annotationlib", "compression", "_remote_debugging", "_zstd"}),
+}
+STDLIB_REMOVED = {
+    (3, 12): frozenset({"asynchat", "asyncore", "distutils", "imp", "smtpd"}),
+    # PEP 594's dead batteries, and lib2to3.
+    (3, 13): frozenset(
+        {
+            "aifc",
+            "audioop",
+            "cgi",
+            "cgitb",
+            "chunk",
+            "crypt",
+            "imghdr",
+            "lib2to3",
+            "mailcap",
+            "msilib",
+            "nis",
+            "nntplib",
+            "ossaudiodev",
+            "pipes",
+            "sndhdr",
+            "spwd",
+            "sunau",
+            "telnetlib",
+            "uu",
+            "xdrlib",
+        }
+    ),
+}
+
+
+def _not_in_stdlib(top: str, version: tuple[int, int]) -> bool:
+    """Whether a module of Pants' standard library list is missing from this CPython."""
+    added_later = any(top in names for added, names in STDLIB_ADDED.items() if added > version)
+    removed = any(top in names for gone, names in STDLIB_REMOVED.items() if gone <= version)
+    return added_later or removed
+
+
+def _newer_stdlib(top: str, version: tuple[int, int]) -> bool:
+    """Whether a module Pants' list lacks is in this CPython's standard library."""
+    return any(top in names for added, names in STDLIB_ADDED.items() if added <= version)
 
 
 @dataclass(frozen=True)
@@ -70,12 +112,13 @@ class UnownedImport:
     file: str  # Relative to the repository root.
     line: int
     module: str
+    stdlib: bool  # In Pants' standard library list (which holds every Python version's).
 
 
 @dataclass(frozen=True)
 class UnownedImports:
     """Imports of the closure's first-party code that Pants found no first-party source or
-    requirement for (and that are not weak, ignored or in Pants' standard library list)."""
+    requirement for, or found in its standard library list; none weak or ignored."""
 
     imports: tuple[UnownedImport, ...]
 
@@ -116,49 +159,95 @@ async def find_unowned_imports(
         )
         for fs, deps in zip(field_sets, parsed)
     )
-    unowned = [
-        UnownedImport(fs.source.file_path, deps.imports[module].lineno, module)
+    candidates = [
+        (fs, module, deps.imports[module], outcome.status == ImportOwnerStatus.unownable)
         for fs, deps, result in zip(field_sets, parsed, resolved)
         for module, outcome in result.resolve_results.items()
-        if outcome.status == ImportOwnerStatus.unowned
+        if outcome.status in (ImportOwnerStatus.unowned, ImportOwnerStatus.unownable)
+        and not deps.imports[module].weak
         and not _ignored(module, infer.ignored_unowned_imports)
+    ]
+    # Pants calls an import whose owners it could not tell apart "unowned" too; it warns about
+    # those itself, and something does provide them.
+    owners = await MultiGet(
+        Get(
+            PythonModuleOwners,
+            PythonModuleOwnersRequest(module, fs.resolve.normalized_value(python_setup)),
+        )
+        for fs, module, _, _ in candidates
+    )
+    unowned = [
+        UnownedImport(fs.source.file_path, info.lineno, module, stdlib)
+        for (fs, module, info, stdlib), found in zip(candidates, owners)
+        if stdlib or not found.ambiguous
     ]
     return UnownedImports(tuple(sorted(unowned, key=lambda i: (i.file, i.line, i.module))))
 
 
-def top_level_names(paths: Iterable[str]) -> frozenset[str]:
-    """The importable top-level names of a `sys.path` entry holding these files."""
-    names = set()
-    for path in paths:
-        first, sep, _ = path.partition("/")
-        if sep:
-            if first.isidentifier():
-                names.add(first)
-        elif first.endswith((".py", ".so", ".pyd")):
-            names.add(first.split(".", 1)[0])
-    return frozenset(names)
+@dataclass(frozen=True)
+class ShippedModules:
+    """What a `sys.path` entry holding these files can import."""
+
+    modules: frozenset[str]  # Dotted names with code: `a/b.py`, `a/b/__init__.py`, `a/b.*.so`.
+    folders: frozenset[str]  # Dotted names of folders: namespace packages.
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> ShippedModules:
+        modules, folders = set(), set()
+        for path in paths:
+            *dirs, name = path.split("/")
+            if not all(d.isidentifier() for d in dirs):
+                continue
+            folders.update(".".join(dirs[: i + 1]) for i in range(len(dirs)))
+            stem, dot, suffix = name.partition(".")
+            if dot and stem.isidentifier() and suffix.rsplit(".", 1)[-1] in ("py", "so", "pyd"):
+                modules.add(".".join([*dirs, stem]) if stem != "__init__" else ".".join(dirs))
+        return cls(frozenset(modules - {""}), frozenset(folders))
+
+    def provide(self, module: str) -> bool:
+        """`import a.b.c` and `from a.b import c`: a module or folder `a.b.c`, or a name of the
+        module `a.b`."""
+        if module in self.modules or module in self.folders:
+            return True
+        parent = module.rpartition(".")[0]
+        return bool(parent) and parent in self.modules
 
 
 def check_imports_provided(
     target: str,
     unowned: UnownedImports,
-    shipped_names: frozenset[str],
+    shipped: ShippedModules,
     runtimes: tuple[str, ...],
 ) -> None:
     """Raises for the unowned imports that nothing on the Lambda platform provides either.
 
-    `shipped_names`: the top-level modules and packages of what the target and its layers ship.
-    """
+    `shipped`: what the target and its layers ship. On every one of `runtimes`, a module must be
+    shipped, in that runtime's standard library, or one of its own packages."""
+
+    def missing_on(imp: UnownedImport, runtime: str) -> bool:
+        top = imp.module.split(".")[0]
+        version = RUNTIMES[runtime].python_version
+        if imp.stdlib:
+            provided_by_runtime = top == "distutils" and "setuptools" in runtime_modules(runtime)
+            return _not_in_stdlib(top, version) and not provided_by_runtime
+        return not (
+            shipped.provide(imp.module)
+            or _newer_stdlib(top, version)
+            or top in runtime_modules(runtime)
+        )
+
     missing = [
-        imp
+        (imp, [runtime for runtime in runtimes if missing_on(imp, runtime)])
         for imp in unowned.imports
-        if (top := imp.module.split(".")[0]) not in shipped_names
-        and top not in NEWER_STDLIB_MODULES
-        and not all(top in runtime_modules(runtime) for runtime in runtimes)
     ]
+    missing = [(imp, on) for imp, on in missing if on]
     if not missing:
         return
-    listing = "\n".join(f"  {imp.file}:{imp.line}: import {imp.module}" for imp in missing)
+    listing = "\n".join(
+        f"  {imp.file}:{imp.line}: import {imp.module}"
+        + (f" (not in the standard library of {', '.join(on)})" if imp.stdlib else "")
+        for imp, on in missing
+    )
     raise InvalidTargetException(
         f"{target} imports modules that nothing provides on Lambda {', '.join(runtimes)}:\n"
         f"{listing}\n"
@@ -166,7 +255,8 @@ def check_imports_provided(
         "module or package of the runtime provides them, so the import would fail in AWS "
         '("Unable to import module" when it runs at import time). Fix each one: a first-party '
         "module must be importable by that name under a source root (check "
-        "`[source].root_patterns`), a third-party one needs a `python_requirement`. An import "
+        "`[source].root_patterns`), a third-party one needs a `python_requirement`, a module the "
+        "runtime's Python no longer has needs a backport or another runtime. An import "
         "that is optional on purpose can be guarded with `try: ... except ImportError:`, or "
         "marked with `# pants: no-infer-dep` on its line, or listed in "
         "`[python-infer].ignored_unowned_imports`."

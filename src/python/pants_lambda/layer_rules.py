@@ -19,14 +19,14 @@ from pants_lambda.import_rules import (
     UnownedImports,
     UnownedImportsRequest,
     check_imports_provided,
-    top_level_names,
+    ShippedModules,
 )
 from pants_lambda.limits import check_direct_upload
 from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
 )
-from pants_lambda.runtime_packages import runtime_dists
+from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -156,7 +156,12 @@ async def build_lambda_layer(
         check_imports_provided(
             f"The `lambda_layer` {address}",
             unowned,
-            top_level_names([*closure.python_files.files, *installed.files]),
+            ShippedModules.of(
+                [
+                    *closure.python_files.files,
+                    *(path for path in installed.files if not path.startswith("bin/")),
+                ]
+            ),
             runtimes,
         )
     # What every runtime of the layer provides itself, if the layer leaves it to them.
@@ -166,6 +171,8 @@ async def build_lambda_layer(
         else frozenset.intersection(*(runtime_dists(runtime) for runtime in runtimes))
     )
     dropped = tuple(sorted(set(installed.dists) & left_to_runtime))
+    if field_set.include_requirements.value and not field_set.include_runtime_provided.value:
+        check_runtime_versions(f"The `lambda_layer` {address}", closure.requirements, runtimes)
     python_files = closure.python_files.digest if field_set.include_sources.value else EMPTY_DIGEST
 
     sources: tuple[ZipSource, ...] = (

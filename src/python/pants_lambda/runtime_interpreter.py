@@ -40,46 +40,49 @@ class RuntimeInterpreter:
         )
 
 
-def _first_executable(name: str, folders: tuple[str, ...]) -> tuple[str, os.stat_result] | None:
+def _executables(name: str, folders: tuple[str, ...]) -> list[tuple[str, os.stat_result]]:
+    found = []
     for folder in folders:
         path = os.path.join(folder, name)
         if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path, os.stat(path)
-    return None
+            found.append((path, os.stat(path)))
+    return found
 
 
 @rule(desc="Find a CPython of a Lambda runtime")
 async def find_runtime_interpreter(
     request: RuntimeInterpreterRequest, bootstrap: PythonBootstrap
 ) -> RuntimeInterpreter:
+    """The first CPython named like the runtime in the search path.
+
+    Looked up here rather than by a process, like Pants' own expansion of `<PYENV>`: a probe
+    process would run again in every Pants run without pantsd. With pantsd, an interpreter
+    installed or replaced while it runs is seen once pantsd restarts.
+    """
     searched = tuple(bootstrap.interpreter_search_paths)
-    # Looked up here rather than by a process, like Pants' own expansion of `<PYENV>`: a probe
-    # process would run again in every Pants run without pantsd.
-    found = _first_executable(request.runtime, searched)
-    if found is None:
-        return RuntimeInterpreter(request.runtime, None, "", searched)
-    path, stat = found
-    # Cached like any process, keyed on the file's size and modification time: a new install at
-    # the same path is asked again.
-    probe = await Get(
-        ProcessResult,
-        Process(
-            argv=(
-                path,
-                "-I",
-                "-S",
-                "-c",
-                "import platform, sys; print(sys.implementation.name, platform.python_version())",
+    for path, stat in _executables(request.runtime, searched):
+        # Cached like any process, keyed on the file's size and modification time: a new
+        # install at the same path is asked again.
+        probe = await Get(
+            ProcessResult,
+            Process(
+                argv=(
+                    path,
+                    "-I",
+                    "-S",
+                    "-c",
+                    "import platform, sys; "
+                    "print(sys.implementation.name, platform.python_version())",
+                ),
+                env={"LAMBDA_INTERPRETER_FILE": f"{stat.st_size}-{stat.st_mtime_ns}"},
+                description=f"Read the version of {path}",
+                level=LogLevel.DEBUG,
             ),
-            env={"LAMBDA_INTERPRETER_FILE": f"{stat.st_size}-{stat.st_mtime_ns}"},
-            description=f"Read the version of {path}",
-            level=LogLevel.DEBUG,
-        ),
-    )
-    implementation, version = probe.stdout.decode().split()
-    if implementation != "cpython":
-        return RuntimeInterpreter(request.runtime, None, "", searched)
-    return RuntimeInterpreter(request.runtime, path, version, searched)
+        )
+        implementation, version = probe.stdout.decode().split()
+        if implementation == "cpython":
+            return RuntimeInterpreter(request.runtime, path, version, searched)
+    return RuntimeInterpreter(request.runtime, None, "", searched)
 
 
 def rules():

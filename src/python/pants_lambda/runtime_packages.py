@@ -1,7 +1,7 @@
 """The distributions AWS's Python runtimes provide themselves, at the runtimes' versions.
 
 Lambda's Python runtimes put boto3 and what it needs on `sys.path` after the function's
-`/var/task` and the layers' `/opt/python` (python3.10 and python3.11 also have setuptools, whose
+`/var/task` and the layers' `/opt/python` (python3.10 to python3.12 also have setuptools, whose
 `pkg_resources` older SDKs such as the X-Ray SDK import). A function can leave them to the
 runtime (`include_runtime_provided=False`), imports of them are never "unprovided", and `pants
 run` installs these exact versions, hash-checked, behind the function's own files. The README's
@@ -11,13 +11,16 @@ run` installs these exact versions, hash-checked, behind the function's own file
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
+from pants.backend.python.pip_requirement import PipRequirement
 from pants.backend.python.util_rules.pex_requirements import (
     ResolvePexConfig,
     ResolvePexConfigRequest,
 )
 from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import InvalidFieldException
 
 from pants_lambda.requirements_rules import install_for_platform
 
@@ -70,6 +73,30 @@ _PROVIDED: dict[str, tuple[tuple[str, str, str], ...]] = {
 def runtime_dists(runtime: str) -> frozenset[str]:
     """The canonical project names of what the runtime provides."""
     return frozenset(project for project, _, _ in _PROVIDED[runtime])
+
+
+def check_runtime_versions(
+    target: str, requirements: Mapping[str, str], runtimes: tuple[str, ...]
+) -> None:
+    """What a target leaves to its runtimes (`include_runtime_provided=False`) must satisfy its
+    requirements there: the runtime's version is what runs."""
+    for requirement, project in sorted(requirements.items()):
+        for runtime in runtimes:
+            versions = {p: v for p, v, _ in _PROVIDED[runtime]}
+            if project not in versions:
+                continue
+            if (
+                versions[project]
+                not in PipRequirement.parse(
+                    requirement, description_of_origin=target
+                ).as_pkg_resources_requirement()
+            ):
+                raise InvalidFieldException(
+                    f"{target} needs {requirement} and leaves {project} to the {runtime} runtime "
+                    f"(`include_runtime_provided=False`), which provides {project} "
+                    f"{versions[project]}. Bundle it (remove `include_runtime_provided=False`) or "
+                    "require a version the runtime has."
+                )
 
 
 def runtime_modules(runtime: str) -> frozenset[str]:

@@ -158,7 +158,7 @@ class LambdaIncludeRuntimeProvidedField(BoolField):
         """
         Whether the ZIP ships the distributions the Lambda runtime itself provides (boto3,
         botocore, s3transfer, jmespath, urllib3, python-dateutil, six, and setuptools on
-        python3.10 and python3.11) when its requirements need them. With `False`, the ZIP ships
+        python3.10 to python3.12) when its requirements need them. With `False`, the ZIP ships
         none of them and the code uses the runtime's copies, at the runtime's versions (see the
         README's "The runtime's own packages"); `pants run` puts those copies on `sys.path`
         after the function's and its layers' files, as Lambda does.

@@ -1,0 +1,276 @@
+"""The benchmark's synthetic monorepo: its shape, and the files of each side (bench/run.py)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+SIDES = ("ours", "builtin")
+SIDE_TITLES = {"ours": "ours (`lambda_function`)", "builtin": "built-in (`python_awslambda`)"}
+RUNTIME = "python3.12"
+EDITED_FILE = "src/python/shared/lib0.py"
+# Import name -> requirement name in 3rdparty/python/lambda-requirements.txt.
+THIRD_PARTY = {"requests": "requests", "pydantic": "pydantic", "yaml": "PyYAML"}
+
+
+class BenchError(RuntimeError):
+    """A failure that ends the benchmark with a non-zero exit status."""
+
+
+# --------------------------------------------------------------------------------------------
+# The shape of the synthetic monorepo
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    modules: int
+    functions_per_module: int
+    libs: int
+
+    @property
+    def functions(self) -> int:
+        return self.modules * self.functions_per_module
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    index: int
+    module: int
+    name: str
+    libs: Tuple[int, ...]
+    third_party: Optional[str]  # an import name from THIRD_PARTY, or None
+
+    @property
+    def folder(self) -> str:
+        return f"src/python/mod{self.module}/{self.name}"
+
+
+def shared_libs_for(index: int, libs: int) -> Tuple[int, ...]:
+    """2 or 3 shared libs; lib0 for every fifth function, the others spread over lib1..libN-1."""
+    count = 2 + index % 2
+    chosen = [0] if index % 5 == 0 else []
+    others = libs - 1
+    start = (index * 7) % others
+    offset = 0
+    while len(chosen) < count:
+        chosen.append(1 + (start + offset) % others)
+        offset += 1
+    return tuple(sorted(chosen))
+
+
+def third_party_for(index: int) -> Optional[str]:
+    """Three functions in four import one third-party project directly."""
+    return (None, "requests", "pydantic", "yaml")[index % 4]
+
+
+def plan_functions(shape: Shape) -> List[FunctionSpec]:
+    width = len(str(shape.functions - 1))
+    return [
+        FunctionSpec(
+            index=i,
+            module=i // shape.functions_per_module,
+            name=f"fn{i:0{width}d}",
+            libs=shared_libs_for(i, shape.libs),
+            third_party=third_party_for(i),
+        )
+        for i in range(shape.functions)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Generating a repository
+# --------------------------------------------------------------------------------------------
+
+
+def pants_version_pinned() -> str:
+    text = (REPO / "pants.toml").read_text()
+    match = re.search(r'^\s*pants_version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    if not match:
+        raise BenchError(f"{REPO / 'pants.toml'} does not pin pants_version")
+    return match.group(1)
+
+
+def render_pants_toml(side: str) -> str:
+    if side == "ours":
+        globals_ = (
+            'pythonpath = ["%(buildroot)s/pants-plugins"]\n'
+            'backend_packages = ["pants.backend.python", "pants_lambda"]\n'
+        )
+        backend_section = '[lambda]\nruntime = "python3.12"\narchitecture = "x86_64"\n'
+    else:
+        globals_ = 'backend_packages = ["pants.backend.python", "pants.backend.awslambda.python"]\n'
+        backend_section = '[lambdex]\n# The plain-zip layout, not the deprecated lambdex one.\nlayout = "zip"\n'
+    return f"""\
+[GLOBAL]
+pants_version = "{pants_version_pinned()}"
+{globals_}
+[source]
+root_patterns = ["/src/python"]
+
+[python]
+enable_resolves = true
+default_resolve = "lambda"
+interpreter_constraints = ["CPython>=3.10,<3.15"]
+interpreter_versions_universe = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+
+[python.resolves]
+lambda = "3rdparty/python/lambda.lock"
+
+[python-bootstrap]
+search_path = ["<PYENV>", "<PATH>"]
+
+[python-infer]
+init_files = "content_only"
+use_rust_parser = true
+
+[subprocess-environment]
+# Both sides: pip reads no machine pip.conf (a constraint there breaks `pex --lock` builds).
+env_vars.add = ["PIP_CONFIG_FILE=/dev/null"]
+
+{backend_section}"""
+
+
+def render_requirements_build() -> str:
+    return (
+        "python_requirements(\n"
+        '    name="reqs",\n'
+        '    source="lambda-requirements.txt",\n'
+        '    resolve="lambda",\n'
+        ")\n"
+    )
+
+
+def render_layer_build() -> str:
+    deps = ", ".join(f'"3rdparty/python:reqs#{req}"' for req in THIRD_PARTY.values())
+    return (
+        "# Every third-party requirement of the functions, shared as one layer.\n"
+        "lambda_layer(\n"
+        '    name="deps",\n'
+        f'    runtime="{RUNTIME}",\n'
+        '    architecture="x86_64",\n'
+        f"    dependencies=[{deps}],\n"
+        ")\n"
+    )
+
+
+def render_lib(number: int) -> str:
+    return f'''\
+"""Shared helpers, group {number} (generated by bench/run.py)."""
+
+import hashlib
+
+NAME = "lib{number}"
+
+
+def normalize(value) -> str:
+    return " ".join(str(value).split()).lower()
+
+
+def fingerprint(payload: dict) -> str:
+    text = ",".join(f"{{key}}={{normalize(payload[key])}}" for key in sorted(payload))
+    return hashlib.sha256(f"{{NAME}}:{{text}}".encode()).hexdigest()[:12]
+
+
+def describe(event: dict) -> dict:
+    return {{"lib": NAME, "keys": sorted(event), "fingerprint": fingerprint(event)}}
+'''
+
+
+def render_handler(fn: FunctionSpec) -> str:
+    imports: List[str] = []
+    extra: List[str] = []
+    if fn.third_party == "requests":
+        imports.append("import requests")
+        extra.append('        "client": f"requests/{requests.__version__}",')
+    elif fn.third_party == "pydantic":
+        imports.append("from pydantic import BaseModel")
+        extra.append('        "event": Event.model_validate({"id": str(event.get("id", "none"))}).model_dump(),')
+    elif fn.third_party == "yaml":
+        imports.append("import yaml")
+        extra.append('        "yaml": yaml.safe_dump(event, sort_keys=True),')
+    imports.append("from shared import " + ", ".join(f"lib{n}" for n in fn.libs))
+    model = '\n\nclass Event(BaseModel):\n    id: str = "none"\n' if fn.third_party == "pydantic" else ""
+    shared = ", ".join(f"lib{n}.describe(event)" for n in fn.libs)
+    extra_lines = "\n".join(extra) + "\n" if extra else ""
+    return f'''\
+"""Handler of mod{fn.module}/{fn.name} (generated by bench/run.py)."""
+
+{chr(10).join(imports)}
+{model}
+
+def handler(event, context):
+    body = {{
+        "function": "mod{fn.module}.{fn.name}",
+        "shared": [{shared}],
+{extra_lines}    }}
+    return {{"statusCode": 200, "body": body}}
+'''
+
+
+def render_function_build(side: str, fn: FunctionSpec) -> str:
+    if side == "ours":
+        target = (
+            "lambda_function(\n"
+            f'    name="{fn.name}",\n'
+            '    handler="handler.py:handler",\n'
+            f'    runtime="{RUNTIME}",\n'
+            '    layers=["layers/deps"],\n'
+            ")\n"
+        )
+    else:
+        target = (
+            "python_awslambda(\n"
+            f'    name="{fn.name}",\n'
+            '    handler="handler.py:handler",\n'
+            f'    runtime="{RUNTIME}",\n'
+            ")\n"
+        )
+    return 'python_sources(name="src")\n\n' + target
+
+
+def write_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def copy_launcher_and_lockfile(dest: Path) -> None:
+    shutil.copy2(REPO / "pants", dest / "pants")
+    for name in ("lambda.lock", "lambda-requirements.txt"):
+        target = dest / "3rdparty/python" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "3rdparty/python" / name, target)
+
+
+def copy_plugin(dest: Path) -> None:
+    """The plugin's sources without its tests, loaded through `pythonpath` as this repository
+    loads them: the same code as the wheel README.md installs, without building it."""
+    source = REPO / "src/python/pants_lambda"
+    target = dest / "pants-plugins/pants_lambda"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.py")):
+        if path.name.endswith("_test.py") or path.name == "conftest.py":
+            continue
+        shutil.copy2(path, target / path.name)
+
+
+def write_repo(side: str, shape: Shape, dest: Path) -> None:
+    """Writes the synthetic monorepo for `side` into the empty folder `dest`."""
+    dest.mkdir(parents=True)
+    copy_launcher_and_lockfile(dest)
+    write_file(dest / "pants.toml", render_pants_toml(side))
+    write_file(dest / "3rdparty/python/BUILD", render_requirements_build())
+    if side == "ours":
+        copy_plugin(dest)
+        write_file(dest / "layers/deps/BUILD", render_layer_build())
+    write_file(dest / "src/python/shared/BUILD", "python_sources()\n")
+    for number in range(shape.libs):
+        write_file(dest / f"src/python/shared/lib{number}.py", render_lib(number))
+    for fn in plan_functions(shape):
+        write_file(dest / fn.folder / "handler.py", render_handler(fn))
+        write_file(dest / fn.folder / "BUILD", render_function_build(side, fn))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 from typing import Iterable
 
 import pytest
@@ -20,6 +18,8 @@ from pants.core.target_types import FilesGeneratorTarget, FileTarget, ResourcesG
 from pants.core.target_types import rules as core_target_types_rules
 from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
+
+from e2e.clones import interpreter_for
 
 from pants_lambda import register
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
@@ -57,15 +57,11 @@ def rule_runner() -> RuleRunner:
 
 
 def local_interpreter(runtime: str) -> str:
-    """A CPython of a Lambda runtime (`python3.12`) on this machine, as Pants finds it."""
-    version = runtime[len("python") :]
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/{runtime}")) or [
-        path for path in [shutil.which(runtime)] if path
-    ]
+    """A CPython of a Lambda runtime (`python3.12`) on this machine: the end-to-end tests' own."""
+    found = interpreter_for(runtime)
     if not found:
-        pytest.fail(f"this test runs {runtime} code, and no CPython {version} was found")
-    return found[0]
+        pytest.fail(f"this test runs {runtime} code, and no CPython of it was found")
+    return found
 
 
 def machine_options() -> list[str]:

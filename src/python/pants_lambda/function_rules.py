@@ -282,11 +282,12 @@ async def build_lambda_function(
         for req, project in closure.requirements.items()
         if project not in provided and project not in left_to_runtime
     )
-    check_runtime_versions(
-        f"The `lambda_function` {address}",
-        {req: project for req, project in closure.requirements.items() if project not in provided},
-        (runtime,) if left_to_runtime else (),
-    )
+    if left_to_runtime:
+        check_runtime_versions(
+            f"The `lambda_function` {address}",
+            {req: p for req, p in closure.requirements.items() if p not in provided},
+            (runtime,),
+        )
     _check_requirements_provided(field_set, missing, layers)
     if closure.requirements:
         pins = await Get(PinnedVersions, PinnedVersionsRequest(resolve, origin))

@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import logging
-import subprocess
 import zipfile
 from pathlib import Path
 from textwrap import dedent
@@ -23,7 +22,9 @@ from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import local_interpreter, set_options
+from e2e import clones
+
+from pants_lambda.conftest import set_options
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 
@@ -41,19 +42,7 @@ GOLDEN_LAYER_NO_BYTECODE_SHA256 = "9b6d35f61a2401cf139247e2e5dbabce7be095b141a18
 
 
 def check_golden_compilers() -> None:
-    """Bytecode is what one CPython release writes: golden hashes name the releases."""
-    for runtime, version in GOLDEN_COMPILERS.items():
-        found = subprocess.run(
-            [local_interpreter(runtime), "-c", "import platform; print(platform.python_version())"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert found == version, (
-            f"the golden hashes of ZIPs with bytecode were made with CPython {version}, and this "
-            f"machine's {runtime} is {found}: bytecode may differ between patch releases (see "
-            "README, 'Bytecode'). Check the ZIPs, then add this release's hashes."
-        )
+    clones.check_golden_compilers(GOLDEN_COMPILERS)
 
 
 REPO = {

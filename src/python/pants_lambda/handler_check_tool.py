@@ -1,15 +1,14 @@
-"""Checks a Lambda function's Python files with its runtime's own grammar.
+"""Checks a Lambda function's handler module with its runtime's own grammar.
 
 This file runs as a script inside a Pants sandbox (see `handler_rules.py`), on a CPython of the
 function's runtime started with `-I -S`, so it uses the standard library only and parses with
 exactly the grammar Lambda's interpreter has. It reads one JSON spec:
 
-    {"files": ["app/handler.py", "app/util.py"], "handler_file": "app/handler.py",
-     "func": "handler"}
+    {"file": "app/handler.py", "func": "handler"}
 
-and prints one JSON result: `{"syntax_error": {"file", "line", "offset", "msg", "text"}}` for the
-first file Python cannot compile, else `{"defines": true|false}`: whether the handler's module binds
-`func` at its top level.
+and prints one JSON result: `{"syntax_error": {"file", "line", "offset", "msg", "text"}}` if Python
+cannot compile the file, else `{"defines": true|false}`: whether the module binds `func` at its
+top level.
 """
 
 from __future__ import annotations
@@ -51,26 +50,25 @@ def defines(tree: ast.Module, name: str) -> bool:
 
 
 def check(spec: dict) -> dict:
-    trees = {}
-    for path in spec["files"]:
-        with open(path, "rb") as fp:
-            source = fp.read()
-        try:
-            # Compiled, not only parsed: some errors come from the compiler, e.g. `return` in an
-            # `except*` block.
-            compile(source, path, "exec", dont_inherit=True)
-            trees[path] = ast.parse(source, filename=path)
-        except SyntaxError as e:
-            return {
-                "syntax_error": {
-                    "file": path,
-                    "line": e.lineno,
-                    "offset": e.offset,
-                    "msg": e.msg,
-                    "text": (e.text or "").rstrip("\n"),
-                }
+    path = spec["file"]
+    with open(path, "rb") as fp:
+        source = fp.read()
+    try:
+        # Compiled, not only parsed: some errors come from the compiler, e.g. `return` in an
+        # `except*` block.
+        compile(source, path, "exec", dont_inherit=True)
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as e:
+        return {
+            "syntax_error": {
+                "file": path,
+                "line": e.lineno,
+                "offset": e.offset,
+                "msg": e.msg,
+                "text": (e.text or "").rstrip("\n"),
             }
-    return {"defines": defines(trees[spec["handler_file"]], spec["func"])}
+        }
+    return {"defines": defines(tree, spec["func"])}
 
 
 def main(spec_path: str) -> int:

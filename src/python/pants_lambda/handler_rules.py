@@ -163,7 +163,7 @@ async def check_handler_function(
                 f"parse it with. {interpreter.where_pants_looked()}."
             )
         return
-    spec = {"files": [module_file], "handler_file": module_file, "func": handler.func}
+    spec = {"file": module_file, "func": handler.func}
     tool, sources = await MultiGet(
         Get(
             Digest,

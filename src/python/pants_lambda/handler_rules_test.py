@@ -221,9 +221,8 @@ def test_imports_nothing_provides_fail_and_guarded_ones_do_not(rule_runner: Rule
 def test_the_check_tool_parses_with_its_own_grammar(tmp_path) -> None:
     (tmp_path / "ok.py").write_text("import os as handler\n")
     (tmp_path / "bad.py").write_text("def f(:\n    pass\n")
-    files = [str(tmp_path / "ok.py")]
-    assert check({"files": files, "handler_file": files[0], "func": "handler"}) == {"defines": True}
-    bad = check({"files": [str(tmp_path / "bad.py")], "handler_file": "", "func": "f"})
+    assert check({"file": str(tmp_path / "ok.py"), "func": "handler"}) == {"defines": True}
+    bad = check({"file": str(tmp_path / "bad.py"), "func": "f"})
     assert bad["syntax_error"]["line"] == 1 and bad["syntax_error"]["text"] == "def f(:"
 
 

@@ -128,6 +128,25 @@ def interpreter_for(runtime: str) -> str | None:
     return shutil.which(f"python{version}")
 
 
+def check_golden_compilers(compilers: dict[str, str]) -> None:
+    """Golden hashes of ZIPs with bytecode hold for the CPython releases that compiled it:
+    `compilers` maps each runtime to the release the hashes were made with."""
+    for runtime, version in compilers.items():
+        python = interpreter_for(runtime)
+        assert python, f"the golden hashes need a CPython of {runtime}"
+        found = subprocess.run(
+            [python, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert found == version, (
+            f"the golden hashes of ZIPs with bytecode were made with CPython {version}, and this "
+            f"machine's {runtime} is {found}: bytecode may differ between patch releases (see "
+            "README, 'Bytecode'). Check the ZIPs, then add this release's hashes."
+        )
+
+
 def stop_process_group(process: subprocess.Popen) -> None:
     """Stops a process started with `start_new_session=True`, and everything it started."""
     if process.poll() is None:

@@ -11,7 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from e2e.clones import Clone, interpreter_for, lambda_outputs, make_clone
+from e2e.clones import (
+    Clone,
+    check_golden_compilers,
+    interpreter_for,
+    lambda_outputs,
+    make_clone,
+)
 
 # What each example function returns for an event, whatever runtime it is built for.
 EXPECTED = {
@@ -264,19 +270,7 @@ def test_newest_runtimes_get_their_own_compiled_builds(packaged: Clone, tmp_path
 
 
 def test_golden_hashes(packaged: Clone) -> None:
-    for runtime, version in GOLDEN_COMPILERS.items():
-        python = interpreter_for(runtime)
-        assert python, f"the golden hashes need a CPython of {runtime}"
-        found = subprocess.run(
-            [python, "-c", "import platform; print(platform.python_version())"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert found == version, (
-            f"the golden hashes of ZIPs with bytecode were made with CPython {version}, and this "
-            f"machine's {runtime} is {found}: check the ZIPs, then add this release's hashes"
-        )
+    check_golden_compilers(GOLDEN_COMPILERS)
     described = artifacts(packaged.root / "dist")
     assert {key: described[key]["sha256"] for key in GOLDEN_SHA256} == GOLDEN_SHA256
 

@@ -90,6 +90,9 @@ STDLIB_REMOVED = {
 }
 
 
+_VERSION_DEPENDENT_STDLIB = frozenset().union(*STDLIB_ADDED.values(), *STDLIB_REMOVED.values())
+
+
 def _not_in_stdlib(top: str, version: tuple[int, int]) -> bool:
     """Whether a module of Pants' standard library list is missing from this CPython."""
     added_later = any(top in names for added, names in STDLIB_ADDED.items() if added > version)
@@ -163,23 +166,37 @@ async def find_unowned_imports(
         (fs, module, deps.imports[module], outcome.status == ImportOwnerStatus.unownable)
         for fs, deps, result in zip(field_sets, parsed, resolved)
         for module, outcome in result.resolve_results.items()
-        if outcome.status in (ImportOwnerStatus.unowned, ImportOwnerStatus.unownable)
+        if (
+            outcome.status == ImportOwnerStatus.unowned
+            # Of the standard library, only what some runtime lacks can be missing.
+            or (
+                outcome.status == ImportOwnerStatus.unownable
+                and module.split(".")[0] in _VERSION_DEPENDENT_STDLIB
+            )
+        )
         and not deps.imports[module].weak
         and not _ignored(module, infer.ignored_unowned_imports)
     ]
     # Pants calls an import whose owners it could not tell apart "unowned" too; it warns about
-    # those itself, and something does provide them.
+    # those itself, and something does provide them. (Standard library imports have no owners
+    # to ask about.)
+    owned_elsewhere = [c for c in candidates if not c[3]]
     owners = await MultiGet(
         Get(
             PythonModuleOwners,
             PythonModuleOwnersRequest(module, fs.resolve.normalized_value(python_setup)),
         )
-        for fs, module, _, _ in candidates
+        for fs, module, _, _ in owned_elsewhere
     )
+    ambiguous = {
+        (fs.address, module)
+        for (fs, module, _, _), found in zip(owned_elsewhere, owners)
+        if found.ambiguous
+    }
     unowned = [
         UnownedImport(fs.source.file_path, info.lineno, module, stdlib)
-        for (fs, module, info, stdlib), found in zip(candidates, owners)
-        if stdlib or not found.ambiguous
+        for fs, module, info, stdlib in candidates
+        if (fs.address, module) not in ambiguous
     ]
     return UnownedImports(tuple(sorted(unowned, key=lambda i: (i.file, i.line, i.module))))
 

@@ -1,4 +1,8 @@
-"""What a Lambda target's dependency closure holds: first-party code, files and requirements."""
+"""What a Lambda target's dependency closure holds: first-party code, files and requirements.
+
+Two walks, both honouring `!!` excludes: `LambdaClosure` (TransitiveTargets) for packaging, and
+`RequirementStrings` for `generate-lockfiles`, which stops at requirement targets (see there).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,19 @@ from pants.backend.python.util_rules.python_sources import (
 )
 from pants.core.target_types import FileSourceField
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
-from pants.engine.addresses import Address
+from pants.engine.addresses import Address, UnparsedAddressInputs
 from pants.engine.fs import Snapshot
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.engine.target import (
+    Dependencies,
+    DependenciesRequest,
+    Target,
+    Targets,
+    TransitiveTargets,
+    TransitiveTargetsRequest,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 from pants.util.frozendict import FrozenDict
 
 
@@ -67,6 +80,63 @@ async def gather_lambda_closure(request: LambdaClosureRequest) -> LambdaClosure:
         files=files.snapshot,
         requirements=FrozenDict(sorted(requirements.items())),
     )
+
+
+@dataclass(frozen=True)
+class RequirementStringsRequest:
+    roots: tuple[Address, ...]
+
+
+@dataclass(frozen=True)
+class RequirementStrings:
+    requirements: tuple[str, ...]
+
+
+@rule(desc="Find the requirements of Lambda targets")
+async def requirement_strings(request: RequirementStringsRequest) -> RequirementStrings:
+    """The requirement strings in the roots' dependency closure (as LambdaClosure has them).
+
+    The walk stops at requirement targets: their dependency on the resolve's lockfile must not be
+    resolved while `generate-lockfiles` is about to write that file for the first time."""
+    wrapped = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-lambda"))
+        for address in request.roots
+    )
+    seen = set(request.roots)
+    frontier = [w.target for w in wrapped]
+    requirement_targets: list[Target] = []
+    transitive_excludes = []
+    while frontier:
+        walk = []
+        for tgt in frontier:
+            if tgt.has_field(PythonRequirementsField):
+                requirement_targets.append(tgt)
+            elif tgt.has_field(Dependencies):
+                walk.append(tgt)
+                excludes = tgt[Dependencies].unevaluated_transitive_excludes
+                if excludes.values:
+                    transitive_excludes.append(excludes)
+        dependencies = await MultiGet(
+            Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
+        )
+        frontier = []
+        for deps in dependencies:
+            for dep in deps:
+                if dep.address not in seen:
+                    seen.add(dep.address)
+                    frontier.append(dep)
+    # `!!` excludes, as TransitiveTargets applies them: such a requirement is not installed.
+    excluded = await MultiGet(
+        Get(Targets, UnparsedAddressInputs, excludes) for excludes in transitive_excludes
+    )
+    excluded_addresses = {tgt.address for targets in excluded for tgt in targets}
+    requirements = {
+        str(requirement)
+        for tgt in requirement_targets
+        if tgt.address not in excluded_addresses
+        for requirement in tgt[PythonRequirementsField].value
+    }
+    return RequirementStrings(tuple(sorted(requirements)))
 
 
 def rules():

@@ -22,18 +22,27 @@ from pants.testutil.rule_runner import RuleRunner
 from e2e.clones import interpreter_for
 
 from pants_lambda import register
-from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.closure_rules import (
+    LambdaClosure,
+    LambdaClosureRequest,
+    RequirementStrings,
+    RequirementStringsRequest,
+)
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
 from pants_lambda.manifest_rules import LambdaManifestFieldSet
-from pants_lambda.platform_lock_rules import RequirementStrings, RequirementStringsRequest
 
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
+    return make_rule_runner()
+
+
+def make_rule_runner(*extra_rules, target_types=()) -> RuleRunner:
     runner = RuleRunner(
         rules=[
             *register.rules(),
+            *extra_rules,
             *target_types_rules.rules(),
             *core_target_types_rules(),
             QueryRule(BuiltPackage, [LambdaFunctionFieldSet]),
@@ -50,6 +59,7 @@ def rule_runner() -> RuleRunner:
             FilesGeneratorTarget,
             FileTarget,
             ResourcesGeneratorTarget,
+            *target_types,
         ],
     )
     set_options(runner)
@@ -72,34 +82,37 @@ def machine_options() -> list[str]:
     return [f"--ca-certs-path={ca_certs}"] if ca_certs else []
 
 
-def set_options(
-    runner: RuleRunner,
+# The pex tool the `./pants` launcher built (Pants would download it from GitHub).
+ENV_INHERIT = {
+    "PATH",
+    "PYENV_ROOT",
+    "HOME",
+    "PANTS_PEX_CLI_VERSION",
+    "PANTS_PEX_CLI_KNOWN_VERSIONS",
+    "PANTS_PEX_CLI_URL_TEMPLATE",
+}
+
+
+def option_args(
     runtime: str = "python3.12",
     resolves: bool = True,
     extra: Iterable[str] = (),
     source_roots: str = "['src/python']",
-) -> None:
+) -> list[str]:
     resolve_options = [
         "--python-enable-resolves",
         "--python-resolves={'lambda': '3rdparty/lambda.lock'}",
         "--python-default-resolve=lambda",
     ]
-    runner.set_options(
-        [
-            *machine_options(),
-            *(resolve_options if resolves else []),
-            *extra,
-            f"--source-root-patterns={source_roots}",
-            "--python-infer-use-rust-parser",
-            f"--lambda-runtime={runtime}",
-        ],
-        # The pex tool the `./pants` launcher built (Pants would download it from GitHub).
-        env_inherit={
-            "PATH",
-            "PYENV_ROOT",
-            "HOME",
-            "PANTS_PEX_CLI_VERSION",
-            "PANTS_PEX_CLI_KNOWN_VERSIONS",
-            "PANTS_PEX_CLI_URL_TEMPLATE",
-        },
-    )
+    return [
+        *machine_options(),
+        *(resolve_options if resolves else []),
+        *extra,
+        f"--source-root-patterns={source_roots}",
+        "--python-infer-use-rust-parser",
+        f"--lambda-runtime={runtime}",
+    ]
+
+
+def set_options(runner: RuleRunner, **options) -> None:
+    runner.set_options(option_args(**options), env_inherit=ENV_INHERIT)

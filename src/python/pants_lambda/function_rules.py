@@ -52,6 +52,7 @@ from pants_lambda.requirements_rules import (
     PinnedVersionsRequest,
 )
 from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
+from pants_lambda.secret_scan import LambdaAllowSecretsField
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -89,6 +90,7 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     include_requirements: LambdaFunctionIncludeRequirementsField
     include_runtime_provided: LambdaIncludeRuntimeProvidedField
     compile_bytecode: LambdaCompileBytecodeField
+    allow_secrets: LambdaAllowSecretsField
     upload: LambdaUploadField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
@@ -333,6 +335,7 @@ async def build_lambda_function(
         ZipSource(
             own_python_files,
             label="its first-party Python sources and resources",
+            scan_secrets=True,
             compile="strict",
             no_compile=tuple(sorted(closure.resource_paths.intersection(own_files))),
         ),
@@ -343,7 +346,7 @@ async def build_lambda_function(
             drop_top_dirs=("bin",),
             compile="lenient",
         ),
-        ZipSource(closure.files.digest, label="its `file` targets"),
+        ZipSource(closure.files.digest, label="its `file` targets", scan_secrets=True),
     )
     bytecode = None
     if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
@@ -354,6 +357,7 @@ async def build_lambda_function(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=sources,
+            allow_secrets=field_set.allow_secrets.value or (),
             description=f"Zip the Lambda function {address}",
         ),
     )

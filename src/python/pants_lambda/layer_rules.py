@@ -27,6 +27,7 @@ from pants_lambda.requirements_rules import (
     InstallLambdaRequirementsRequest,
 )
 from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
+from pants_lambda.secret_scan import LambdaAllowSecretsField
 from pants_lambda.subsystem import LambdaSubsystem
 from pants_lambda.target_types import (
     LambdaArchitectureField,
@@ -64,6 +65,7 @@ class LambdaLayerFieldSet(PackageFieldSet):
     include_sources: LambdaLayerIncludeSourcesField
     include_runtime_provided: LambdaIncludeRuntimeProvidedField
     compile_bytecode: LambdaCompileBytecodeField
+    allow_secrets: LambdaAllowSecretsField
     upload: LambdaUploadField
     output_path: LambdaLayerOutputPathField
     resolve: PythonResolveField
@@ -179,6 +181,7 @@ async def build_lambda_layer(
         ZipSource(
             python_files,
             label="its first-party Python sources and resources",
+            scan_secrets=True,
             prefix=PYTHON_PREFIX,
             compile="strict",
             no_compile=tuple(sorted(closure.resource_paths)),
@@ -191,7 +194,12 @@ async def build_lambda_layer(
             drop_top_dirs=("bin",),
             compile="lenient",
         ),
-        ZipSource(closure.files.digest, label="its `file` targets", subdir=address.spec_path),
+        ZipSource(
+            closure.files.digest,
+            label="its `file` targets",
+            subdir=address.spec_path,
+            scan_secrets=True,
+        ),
     )
     bytecode = None
     if field_set.compile_bytecode.value_or_default(subsystem.compile_bytecode):
@@ -203,6 +211,7 @@ async def build_lambda_layer(
             address=address,
             zip_path=field_set.output_path.value_or_default(file_ending="zip"),
             sources=sources,
+            allow_secrets=field_set.allow_secrets.value or (),
             description=f"Zip the Lambda layer {address}",
         ),
     )

@@ -19,12 +19,12 @@ from pants_lambda.function_rules import (
     BuiltLambdaFunction,
     LambdaFunctionFieldSet,
 )
-from pants_lambda.target_types import (
+from pants_lambda.layer_rules import BuiltLambdaLayer
+from pants_lambda.manifest_target_types import (
     LambdaManifestFunctionsField,
     LambdaManifestModuleField,
     LambdaManifestOutputPathField,
 )
-from pants_lambda.layer_rules import BuiltLambdaLayer
 from pants_lambda.zip_rules import described_zip
 
 # What every artifact's entry holds, on top of its kind's own fields.

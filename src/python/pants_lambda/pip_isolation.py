@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexLayout
+from pants.backend.python.util_rules.pex_cli import PexCliProcess
+from pants.backend.python.util_rules.pex_venv import PexVenv, PexVenvLayout, PexVenvRequest
+from pants.engine.fs import Digest, RemovePrefix, Snapshot
+from pants.engine.process import ProcessResult
+from pants.engine.rules import Get
 from pants.util.frozendict import FrozenDict
 
 # What makes pip load no configuration file at all, whatever the machine has in /etc/pip.conf,
@@ -13,3 +21,45 @@ from pants.util.frozendict import FrozenDict
 # Indexes and find-links come from `[python-repos]`, a TLS proxy's CA bundle from
 # `[GLOBAL].ca_certs_path`.
 PIP_ISOLATION_ENV = FrozenDict({"PIP_CONFIG_FILE": "/dev/null"})
+
+
+async def install_flat(
+    pex_args: tuple[str, ...],
+    input_digest: Digest,
+    names: tuple[str, str],
+    descriptions: tuple[str, str],
+    complete_platforms: CompletePlatforms = CompletePlatforms(),
+) -> Snapshot:
+    """Resolves with pex, pip isolated, into a packed PEX, then installs that flat, as a
+    site-packages folder: for `complete_platforms`, else for the interpreter pex runs on (Pants'
+    own). `names` are the PEX's and the folder's, `descriptions` those of the two steps."""
+    pex_name, folder = names
+    built = await Get(
+        ProcessResult,
+        PexCliProcess(
+            subcommand=(),
+            extra_args=(
+                "--output-file",
+                pex_name,
+                "--no-emit-warnings",
+                *pex_args,
+                "--layout",
+                PexLayout.PACKED.value,
+            ),
+            additional_input_digest=input_digest,
+            extra_env=PIP_ISOLATION_ENV,
+            output_directories=(pex_name,),
+            description=descriptions[0],
+        ),
+    )
+    venv = await Get(
+        PexVenv,
+        PexVenvRequest(
+            pex=Pex(built.output_digest, pex_name, python=None),
+            layout=PexVenvLayout.FLAT,
+            output_path=Path(folder),
+            complete_platforms=complete_platforms,
+            description=descriptions[1],
+        ),
+    )
+    return await Get(Snapshot, RemovePrefix(venv.digest, folder))

@@ -19,7 +19,7 @@ from pants.backend.python.goals.lockfile import (
     RequestedPythonUserResolveNames,
 )
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import PythonRequirementsField, PythonResolveField
+from pants.backend.python.target_types import PythonResolveField
 from pants.backend.python.util_rules.pex import CompletePlatforms
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
@@ -35,7 +35,7 @@ from pants.core.goals.generate_lockfiles import (
     RequestedUserResolveNames,
     UserGenerateLockfiles,
 )
-from pants.engine.addresses import Address, UnparsedAddressInputs
+from pants.engine.addresses import Address
 from pants.engine.fs import (
     CreateDigest,
     Digest,
@@ -46,18 +46,11 @@ from pants.engine.fs import (
 )
 from pants.engine.process import ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import (
-    AllTargets,
-    Dependencies,
-    DependenciesRequest,
-    Target,
-    Targets,
-    WrappedTarget,
-    WrappedTargetRequest,
-)
+from pants.engine.target import AllTargets, Target
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
+from pants_lambda.closure_rules import RequirementStrings, RequirementStringsRequest
 from pants_lambda.lockfiles import check_lockable, locked_versions
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
 from pants_lambda.platform_lock_format import (
@@ -95,63 +88,6 @@ def target_platforms(tgt: Target, subsystem: LambdaSubsystem) -> tuple[tuple[str
         else (runtime.value_or_default(subsystem),)
     )
     return runtimes, tgt[LambdaArchitectureField].value_or_default(subsystem)
-
-
-@dataclass(frozen=True)
-class RequirementStringsRequest:
-    roots: tuple[Address, ...]
-
-
-@dataclass(frozen=True)
-class RequirementStrings:
-    requirements: tuple[str, ...]
-
-
-@rule(desc="Find the requirements of Lambda targets")
-async def requirement_strings(request: RequirementStringsRequest) -> RequirementStrings:
-    """The requirement strings in the roots' dependency closure (as LambdaClosure has them).
-
-    The walk stops at requirement targets: their dependency on the resolve's lockfile must not be
-    resolved while `generate-lockfiles` is about to write that file for the first time."""
-    wrapped = await MultiGet(
-        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="pants-lambda"))
-        for address in request.roots
-    )
-    seen = set(request.roots)
-    frontier = [w.target for w in wrapped]
-    requirement_targets: list[Target] = []
-    transitive_excludes = []
-    while frontier:
-        walk = []
-        for tgt in frontier:
-            if tgt.has_field(PythonRequirementsField):
-                requirement_targets.append(tgt)
-            elif tgt.has_field(Dependencies):
-                walk.append(tgt)
-                excludes = tgt[Dependencies].unevaluated_transitive_excludes
-                if excludes.values:
-                    transitive_excludes.append(excludes)
-        dependencies = await MultiGet(
-            Get(Targets, DependenciesRequest(tgt[Dependencies])) for tgt in walk
-        )
-        frontier = []
-        for deps in dependencies:
-            for dep in deps:
-                if dep.address not in seen:
-                    seen.add(dep.address)
-                    frontier.append(dep)
-    # `!!` excludes, as TransitiveTargets applies them: such a requirement is not installed.
-    excluded = await MultiGet(
-        Get(Targets, UnparsedAddressInputs, excludes) for excludes in transitive_excludes
-    )
-    excluded_addresses = {tgt.address for targets in excluded for tgt in targets}
-    requirements = {
-        str(requirement)
-        for tgt in requirement_targets
-        if tgt.address not in excluded_addresses
-        for requirement in tgt[PythonRequirementsField].value
-    }
-    return RequirementStrings(tuple(sorted(requirements)))
 
 
 @dataclass(frozen=True)

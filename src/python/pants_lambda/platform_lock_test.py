@@ -6,7 +6,12 @@ from pants.backend.python.util_rules.interpreter_constraints import InterpreterC
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.closure_rules import (
+    LambdaClosure,
+    LambdaClosureRequest,
+    RequirementStrings,
+    RequirementStringsRequest,
+)
 from pants_lambda.platform_lock_format import (
     LambdaPlatformLockError,
     PlatformLockMetadata,
@@ -15,7 +20,6 @@ from pants_lambda.platform_lock_format import (
     platform_lock_path,
 )
 from pants_lambda.lockfiles import UnlockableRequirementError, check_lockable, locked_versions
-from pants_lambda.platform_lock_rules import RequirementStrings, RequirementStringsRequest
 
 
 def test_runtimes_newer_than_pex_lockfiles_need_a_platform_lock() -> None:

@@ -12,6 +12,7 @@ from pants_lambda import (
     import_rules,
     layer_rules,
     manifest_rules,
+    manifest_target_types,
     platform_lock_rules,
     platform_lock_targets,
     platforms,
@@ -19,13 +20,14 @@ from pants_lambda import (
     run_rules,
     runtime_interpreter,
     runtime_packages,
+    secret_scan,
     zip_rules,
 )
 from pants_lambda import target_types as lambda_target_types
 
 
 def target_types():
-    return lambda_target_types.target_types()
+    return [*lambda_target_types.target_types(), *manifest_target_types.target_types()]
 
 
 def rules():
@@ -46,4 +48,5 @@ def rules():
         *run_rules.rules(),
         *drift_subsystem.rules(),
         *drift_rules.rules(),
+        *secret_scan.rules(),
     ]

@@ -8,14 +8,13 @@ never re-resolves anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from pants.backend.python.subsystems.setup import PythonSetup
-from pants.backend.python.target_types import PexLayout, parse_requirements_file
+from pants.backend.python.target_types import parse_requirements_file
 from pants.backend.python.util_rules import pex, pex_venv
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
-from pants.backend.python.util_rules.pex import CompletePlatforms, Pex
+from pants.backend.python.util_rules.pex import CompletePlatforms
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
 from pants.backend.python.util_rules.pex_requirements import (
     LoadedLockfile,
@@ -26,7 +25,6 @@ from pants.backend.python.util_rules.pex_requirements import (
     ResolvePexConfigRequest,
     validate_metadata,
 )
-from pants.backend.python.util_rules.pex_venv import PexVenv, PexVenvLayout, PexVenvRequest
 from pants.engine.fs import (
     EMPTY_DIGEST,
     CreateDigest,
@@ -35,16 +33,15 @@ from pants.engine.fs import (
     FileContent,
     MergeDigests,
     PathGlobs,
-    RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import FallibleProcessResult, ProcessResult
+from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.lockfiles import check_lockable, locked_versions
-from pants_lambda.pip_isolation import PIP_ISOLATION_ENV
+from pants_lambda.pip_isolation import PIP_ISOLATION_ENV, install_flat
 from pants_lambda.platform_lock_format import (
     needs_platform_lock,
     regenerate_command,
@@ -271,40 +268,19 @@ async def install_for_platform(
     """
     complete_platforms = await Get(CompletePlatforms, LambdaPlatformRequest(runtime, architecture))
     platform = f"{runtime} {architecture}"
-    input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, inputs]))
-    built = await Get(
-        ProcessResult,
-        PexCliProcess(
-            subcommand=(),
-            extra_args=(
-                "--output-file",
-                _REQUIREMENTS_PEX,
-                "--no-emit-warnings",
-                *complete_platforms.generate_pex_arg_list(),
-                *requirement_args,
-                *config.pex_args(),
-                "--resolver-version",
-                "pip-2020-resolver",
-                "--layout",
-                PexLayout.PACKED.value,
-            ),
-            additional_input_digest=input_digest,
-            extra_env=PIP_ISOLATION_ENV,
-            output_directories=(_REQUIREMENTS_PEX,),
-            description=f"Resolve {description} for {platform}",
+    return await install_flat(
+        (
+            *complete_platforms.generate_pex_arg_list(),
+            *requirement_args,
+            *config.pex_args(),
+            "--resolver-version",
+            "pip-2020-resolver",
         ),
+        await Get(Digest, MergeDigests([complete_platforms.digest, inputs])),
+        (_REQUIREMENTS_PEX, _SITE_PACKAGES),
+        (f"Resolve {description} for {platform}", f"Install {description} for {platform}"),
+        complete_platforms,
     )
-    venv = await Get(
-        PexVenv,
-        PexVenvRequest(
-            pex=Pex(built.output_digest, _REQUIREMENTS_PEX, python=None),
-            layout=PexVenvLayout.FLAT,
-            output_path=Path(_SITE_PACKAGES),
-            complete_platforms=complete_platforms,
-            description=f"Install {description} for {platform}",
-        ),
-    )
-    return await Get(Snapshot, RemovePrefix(venv.digest, _SITE_PACKAGES))
 
 
 @rule(desc="Install Lambda requirements")

@@ -25,6 +25,7 @@ from pants.util.strutil import help_text
 
 from pants_lambda.limits import MAX_LAYERS
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
+from pants_lambda.secret_scan import LambdaAllowSecretsField
 from pants_lambda.subsystem import LambdaSubsystem
 
 
@@ -232,7 +233,7 @@ class LambdaUploadField(StringField):
     )
 
 
-class _InRepoOutputPathField(OutputPathField):
+class InRepoOutputPathField(OutputPathField):
     """An output path Terraform can be pointed at: relative, inside `--distdir`."""
 
     @classmethod
@@ -247,7 +248,7 @@ class _InRepoOutputPathField(OutputPathField):
         return value
 
 
-class LambdaFunctionOutputPathField(_InRepoOutputPathField):
+class LambdaFunctionOutputPathField(InRepoOutputPathField):
     help = help_text(
         """
         Where the ZIP goes, relative to `--distdir`; a JSON file with its hashes is written
@@ -271,6 +272,7 @@ class LambdaFunctionTarget(Target):
         LambdaFunctionIncludeRequirementsField,
         LambdaIncludeRuntimeProvidedField,
         LambdaCompileBytecodeField,
+        LambdaAllowSecretsField,
         LambdaUploadField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
@@ -342,7 +344,7 @@ class LambdaCompatibleRuntimesField(StringSequenceField):
         return self.value or (runtime.value_or_default(subsystem),)
 
 
-class LambdaLayerOutputPathField(_InRepoOutputPathField):
+class LambdaLayerOutputPathField(InRepoOutputPathField):
     help = help_text(
         """
         Where the ZIP goes, relative to `--distdir`; a JSON file with its hashes is written
@@ -365,6 +367,7 @@ class LambdaLayerTarget(Target):
         LambdaLayerIncludeSourcesField,
         LambdaIncludeRuntimeProvidedField,
         LambdaCompileBytecodeField,
+        LambdaAllowSecretsField,
         LambdaUploadField,
         LambdaLayerOutputPathField,
         PythonResolveField,
@@ -393,63 +396,5 @@ class LambdaLayerTarget(Target):
             )
 
 
-class LambdaManifestModuleField(StringField):
-    alias = "module"
-    help = help_text(
-        """
-        The module's name, written into the manifest as `module`; defaults to the name of the
-        BUILD file's folder. Example: `module="access"`.
-        """
-    )
-
-
-class LambdaManifestFunctionsField(SpecialCasedDependencies):
-    alias = "functions"
-    required = True
-    help = help_text(
-        """
-        Addresses of the `lambda_function` targets of this module, each listed once. Their
-        layers are added to the manifest too.
-
-        Example: `functions=["src/python/access/profiles", "src/python/access/sessions"]`.
-        """
-    )
-
-
-class LambdaManifestOutputPathField(_InRepoOutputPathField):
-    help = help_text(
-        """
-        Where the manifest goes, relative to `--distdir`. Defaults to
-        `<BUILD folder with dots>/<target name>.json`, e.g. `infrastructure.access/manifest.json`.
-        """
-    )
-
-
-class LambdaManifestTarget(Target):
-    alias = "lambda_manifest"
-    core_fields = (
-        *COMMON_TARGET_FIELDS,
-        LambdaManifestModuleField,
-        LambdaManifestFunctionsField,
-        LambdaManifestOutputPathField,
-    )
-    help = help_text(
-        """
-        The Terraform manifest of one infrastructure module: a JSON file listing each function and
-        layer of the module with its ZIP's path (relative to this BUILD file's folder), hashes,
-        sizes, handler, runtime and architecture. Packaging it also writes the ZIPs it lists.
-
-        Example, in `infrastructure/access/BUILD`:
-
-            lambda_manifest(
-                name="manifest",
-                functions=["src/python/access/profiles", "src/python/access/sessions"],
-            )
-
-        and in Terraform: `jsondecode(file("../../dist/infrastructure.access/manifest.json"))`.
-        """
-    )
-
-
 def target_types():
-    return [LambdaFunctionTarget, LambdaLayerTarget, LambdaManifestTarget]
+    return [LambdaFunctionTarget, LambdaLayerTarget]

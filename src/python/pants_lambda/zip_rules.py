@@ -9,6 +9,7 @@ from pathlib import PurePath
 
 from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
 from pants.engine.fs import (
+    EMPTY_DIGEST,
     AddPrefix,
     CreateDigest,
     Digest,
@@ -31,6 +32,7 @@ from pants.util.logging import LogLevel
 from pants_lambda import zip_tool
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.scripts import script_source
+from pants_lambda.secret_scan import DETECTORS, SecretScanner, SecretScannerRequest
 
 _TOOL = "__lambda_zip_tool.py"
 _SPEC = "__lambda_zip_spec.json"
@@ -59,8 +61,9 @@ class ZipSource:
     compile: str = ""
     no_compile: tuple[str, ...] = ()  # Paths (below `subdir`) never compiled: resources.
     bytecode: bool = False  # The compile step's output: its `.pyc` files are shipped.
+    scan_secrets: bool = False  # The target's own files: checked for secrets (secret_scan.py).
 
-    def spec(self, index: int) -> dict:
+    def spec(self, index: int, scan: bool = False) -> dict:
         """This source in the zip tool's spec; its files are under `__in/<index>`."""
         return {
             "dir": "/".join(p for p in (f"__in/{index}", self.subdir) if p),
@@ -71,6 +74,7 @@ class ZipSource:
             **({"compile": self.compile} if self.compile else {}),
             **({"no_compile": sorted(self.no_compile)} if self.no_compile else {}),
             **({"bytecode": True} if self.bytecode else {}),
+            **({"scan": True} if scan else {}),
         }
 
 
@@ -80,6 +84,7 @@ class BuildLambdaZipRequest:
     zip_path: str
     sources: tuple[ZipSource, ...]
     description: str
+    allow_secrets: tuple[str, ...] = ()  # The target's `allow_secrets` field.
 
 
 @dataclass(frozen=True)
@@ -158,21 +163,36 @@ async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> Digest:
 async def build_lambda_zip(
     request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
 ) -> BuiltLambdaZip:
+    # Only the target's own files are checked for secrets; a ZIP of third-party files alone
+    # is zipped without detect-secrets on its path.
+    scanned = [s.scan_secrets and s.digest != EMPTY_DIGEST for s in request.sources]
+    scan = any(scanned)
     spec = {
         "output": request.zip_path,
         "entries_output": _ENTRIES,
-        "sources": [source.spec(i) for i, source in enumerate(request.sources)],
+        "sources": [source.spec(i, scanned[i]) for i, source in enumerate(request.sources)],
+        **(
+            {"allow_secrets": sorted(request.allow_secrets), "detectors": list(DETECTORS)}
+            if scan
+            else {}
+        ),
     }
     input_digest = await _tool_inputs(spec, request.sources)
+    fields = dict(
+        input_digest=input_digest,
+        output_files=(request.zip_path, _ENTRIES),
+        description=request.description,
+        level=LogLevel.DEBUG,
+    )
+    if scan:
+        scanner = await Get(SecretScanner, SecretScannerRequest())
+        fields.update(scanner.process_fields())
     result = await Get(
         FallibleProcessResult,
         Process(
             argv=(python.path, _TOOL, _SPEC),
-            input_digest=input_digest,
-            output_files=(request.zip_path, _ENTRIES),
             append_only_caches=python.APPEND_ONLY_CACHES,
-            description=request.description,
-            level=LogLevel.DEBUG,
+            **fields,
         ),
     )
     if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:

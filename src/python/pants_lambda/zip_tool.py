@@ -12,6 +12,12 @@ executable bit); bytecode caches of the inputs are never shipped, only a source 
 `"bytecode": true` (the output of `--compile`). Two sources that would write one path are an
 error, because Lambda would silently keep only one of them.
 
+A source marked `"scan": true` (the target's own files) is checked for secrets before anything is
+written: files that are secrets by name, and, in files that are not Python code, what
+detect-secrets' `spec["detectors"]` find (imported only then: that spec runs in the
+`[detect-secrets]` tool's PEX). A finding not in `spec["allow_secrets"]` is an error naming the
+path in the ZIP and what it is, never the secret itself.
+
 `--compile SPEC` runs on a CPython of the Lambda runtime instead (with a fixed PYTHONHASHSEED):
 for each `.py` file of the sources marked `"compile": "strict"` or `"lenient"` (but the paths in
 their `"no_compile"`: resources), it writes the
@@ -108,6 +114,124 @@ def collect_entries(sources: list[dict]) -> dict[str, str]:
     return entries
 
 
+# Files that are secrets by name, whatever they hold (lowercase names).
+_SECRET_NAMES = {
+    ".git-credentials": "Git's stored credentials",
+    ".htpasswd": "a password file (`.htpasswd`)",
+    ".netrc": "a `.netrc`, which holds passwords",
+    "_netrc": "a `_netrc`, which holds passwords",
+    **{
+        key: "an SSH private key"
+        for key in ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk")
+    },
+}
+_SECRET_SUFFIXES = {
+    ".p12": "a PKCS #12 key store, which holds private keys",
+    ".pfx": "a PKCS #12 key store, which holds private keys",
+    ".jks": "a Java key store",
+}
+# `.env.example` and the like are the shared templates of `.env` files, without values.
+_ENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults")
+# A credential in a `.pypirc` or `.npmrc`, but a `${VARIABLE}` that npm fills in when it runs.
+_CREDENTIAL_LINE = re.compile(
+    r"^\s*(?:password|_password|_auth|_authtoken|\S*:_authtoken)\s*[=:]\s*(?!\$\{)\S",
+    re.I | re.M,
+)
+# An AWS secret access key assigned to its usual name, quoted or not (detect-secrets finds the
+# key IDs, and secret keys only in quotes).
+_AWS_SECRET_KEY = re.compile(
+    r"aws_?secret_?access_?key\W{0,3}\s*[=:]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", re.I
+)
+
+
+def secret_by_name(arcname: str, path: str) -> str | None:
+    """What the file at `arcname` in the ZIP is, if its name says it holds secrets."""
+    parts = arcname.lower().split("/")
+    name = parts[-1]
+    if name == ".env" or (name.startswith(".env.") and name.split(".")[-1] not in _ENV_TEMPLATES):
+        return "an environment file (`.env`), where credentials are kept"
+    if name.endswith(".env") and len(name) > len(".env"):
+        return "an environment file (`*.env`), where credentials are kept"
+    if parts[-2:] == [".aws", "credentials"]:
+        return "an AWS credentials file"
+    if name in _SECRET_NAMES:
+        return _SECRET_NAMES[name]
+    for suffix, what in _SECRET_SUFFIXES.items():
+        if name.endswith(suffix):
+            return what
+    if name in (".pypirc", ".npmrc"):
+        with open(path, encoding="utf-8", errors="replace") as fp:
+            if _CREDENTIAL_LINE.search(fp.read()):
+                return f"a `{name}` with a password or token"
+    return None
+
+
+def _is_text(path: str) -> bool:
+    """No NUL byte in the first 8 KiB, as git tells text from binary."""
+    with open(path, "rb") as fp:
+        return b"\0" not in fp.read(8192)
+
+
+def secrets_in_contents(files: dict[str, str], detectors: list[str]) -> dict[str, list[str]]:
+    """What detect-secrets finds in each file: its kinds and lines, never the values."""
+    if not files:
+        return {}
+    from detect_secrets.core.scan import scan_file  # pants: no-infer-dep
+    from detect_secrets.settings import transient_settings  # pants: no-infer-dep
+
+    found: dict[str, set[tuple[int, str]]] = {}
+    for arcname, path in sorted(files.items()):
+        with open(path, encoding="utf-8", errors="replace") as fp:
+            for number, line in enumerate(fp, 1):
+                if _AWS_SECRET_KEY.search(line):
+                    found.setdefault(arcname, set()).add((number, "AWS Secret Access Key"))
+    with transient_settings({"plugins_used": [{"name": name} for name in detectors]}):
+        for arcname, path in sorted(files.items()):
+            for secret in scan_file(path):
+                found.setdefault(arcname, set()).add((secret.line_number, secret.type))
+    return {a: [f"{kind} (line {n})" for n, kind in sorted(hits)] for a, hits in found.items()}
+
+
+def check_secrets(spec: dict, entries: dict[str, str]) -> None:
+    """Raises ZipSpecError if the scanned sources ship secrets that are not allowed."""
+    allowed = set(spec.get("allow_secrets", ()))
+    missing = sorted(allowed - set(entries))
+    if missing:
+        raise ZipSpecError(
+            f"`allow_secrets` lists {', '.join(missing)}, which the ZIP does not hold. List "
+            "paths inside this target's ZIP exactly as the secrets check names them (a file "
+            "of a layer is allowed on that `lambda_layer`)."
+        )
+    scanned = {
+        arcname: path
+        for source in spec["sources"]
+        if source.get("scan")
+        for arcname, path in collect_entries([source]).items()
+        if arcname not in allowed
+    }
+    if not scanned:
+        return
+    findings = {
+        arcname: [what]
+        for arcname, path in scanned.items()
+        if (what := secret_by_name(arcname, path))
+    }
+    contents = {a: p for a, p in scanned.items() if not a.endswith((".py", ".pyi")) and _is_text(p)}
+    for arcname, found in secrets_in_contents(contents, spec["detectors"]).items():
+        findings.setdefault(arcname, []).extend(found)
+    if findings:
+        lines = "".join(
+            f"\n  {arcname}: {'; '.join(findings[arcname])}" for arcname in sorted(findings)
+        )
+        raise ZipSpecError(
+            f"its ZIP would ship secrets (checked by name and with detect-secrets):{lines}\n"
+            "Leave each file out of the `sources` of the target that globs it (e.g. "
+            '`sources=["*", "!.env"]`), or, if one truly belongs in the artifact (a public '
+            "certificate, a test key), list its path in the `allow_secrets` field of the "
+            "`lambda_function` or `lambda_layer` that failed."
+        )
+
+
 def compile_bytecode(spec: dict) -> None:
     import importlib.util
     import py_compile
@@ -176,6 +300,7 @@ def main(spec_path: str, compile_only: bool = False) -> int:
         return 0
     try:
         entries = collect_entries(spec["sources"])
+        check_secrets(spec, entries)
     except ZipSpecError as e:
         print(e, file=sys.stderr)
         return SPEC_ERROR_EXIT_CODE

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import glob
 import os
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 
 def source_repo() -> Path:
@@ -48,6 +52,8 @@ def copy_repo(dest: Path) -> Path:
 class Clone:
     root: Path
     caches: Path
+    # Run through a pantsd of the clone's own (see `served_by_pantsd`), else each run starts Pants.
+    daemon: bool = False
 
     def command(self, *args: str) -> list[str]:
         """`./pants` with the clone's own caches and no ~/.pants.rc: only the repository's
@@ -82,11 +88,12 @@ class Clone:
         wrapper: tuple[str, ...] = (),
         stdin: str | None = None,
     ) -> subprocess.CompletedProcess:
-        """Runs `./pants` in the clone with its own Pants caches (no pantsd, no shared store).
+        """Runs `./pants` in the clone with its own Pants caches (no shared store), through the
+        clone's pantsd if it has one, else as a fresh Pants process, as CI runs it.
 
         `wrapper` is a command prefix that execs its arguments, e.g. to run in another namespace.
         """
-        cmd = [*wrapper, *self.command("--no-pantsd", *args)]
+        cmd = [*wrapper, *self.command("--pantsd" if self.daemon else "--no-pantsd", *args)]
         result = subprocess.run(
             cmd,
             cwd=self.root,
@@ -102,6 +109,34 @@ class Clone:
                 f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+
+@contextlib.contextmanager
+def served_by_pantsd(clone: Clone) -> Iterator[Clone]:
+    """The clone, its Pants runs served by one pantsd of its own, as on a developer's machine:
+    every run after the first skips Pants' start-up (its rule graph, tens of seconds here). For
+    tests of what a run does, not of what a fresh Pants process does. pantsd stops on exit."""
+    served = dataclasses.replace(clone, daemon=True)
+    try:
+        yield served
+    finally:
+        stop_pantsd(served.root)
+
+
+def stop_pantsd(root: Path) -> None:
+    """Stops the pantsd of the repository at `root`, if one runs (its pid file: Pants'
+    `[GLOBAL].pants_subprocessdir`, `<root>/.pids` by default)."""
+    for pid_file in glob.glob(f"{root}/.pids/*/pantsd/pid"):
+        try:
+            pid = int(Path(pid_file).read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            continue
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
 
 
 def lambda_outputs(root: Path) -> dict[str, bytes]:

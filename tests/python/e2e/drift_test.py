@@ -68,8 +68,10 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return moto.install(tmp_path_factory.mktemp("moto") / "venv")
 
 
-def test_drift_after_deploy_edit_update_delete_and_outage(python: Path, tmp_path: Path) -> None:
-    clone = make_clone(tmp_path / "clone")
+def test_drift_after_deploy_edit_update_delete_and_outage(
+    python: Path, tmp_path: Path, with_pantsd
+) -> None:
+    clone = with_pantsd(make_clone(tmp_path / "clone"))
     clone.pants("package", "infrastructure::")
     with moto.moto_server(python, tmp_path / "moto.log") as (endpoint, server):
         boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
@@ -122,8 +124,8 @@ def test_drift_after_deploy_edit_update_delete_and_outage(python: Path, tmp_path
         assert "Traceback" not in stderr
 
 
-def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path) -> None:
-    clone = make_clone(tmp_path / "clone")
+def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, with_pantsd) -> None:
+    clone = with_pantsd(make_clone(tmp_path / "clone"))
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "A")

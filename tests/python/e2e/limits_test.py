@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, make_clone, served_by_pantsd
 
 MB = 1_000_000
 
@@ -33,7 +33,7 @@ HANDLER = "def handler(event, context):\n    return 'ok'\n"
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Clone:
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     repo = make_clone(tmp_path_factory.mktemp("limits"))
     big = repo.root / "src/python/big"
     files = {
@@ -59,7 +59,8 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Clone:
     random_bytes = os.urandom(53 * MB)
     for relpath in ("heavy/direct/random.bin", "heavy/s3/random.bin"):
         (big / relpath).write_bytes(random_bytes)
-    return repo
+    with served_by_pantsd(repo) as served:
+        yield served
 
 
 def test_a_function_and_its_layers_over_the_unzipped_limit(clone: Clone) -> None:

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from e2e import new_repo
-from e2e.clones import Clone, interpreter_for
+from e2e.clones import interpreter_for
 
 FILES = {
     "3rdparty/python/BUILD": 'python_requirements(name="reqs")\n',
-    "3rdparty/python/requirements.txt": "PyYAML>=6.0\n",
+    # A range with a top: what PyPI serves next changes no lockfile this test writes, and the
+    # constraints file still picks 6.0.2 in it.
+    "3rdparty/python/requirements.txt": "PyYAML>=6.0,<=6.0.3\n",
     "layers/deps/BUILD": 'lambda_layer(name="deps", runtime="python3.11", '
     'dependencies=["3rdparty/python:reqs"])\n',
     "layers/shared/BUILD": 'lambda_layer(name="shared", runtime="python3.11", '
@@ -78,8 +80,10 @@ def dist_info(names: list[str], project: str) -> list[str]:
     return sorted({n.split("/")[1].lower() for n in names if re.match(pattern, n.lower())})
 
 
-def test_pants_defaults_and_the_two_layer_architecture(tmp_path: Path, caches: Path) -> None:
-    repo = new_repo.new_repository(tmp_path / "their-repo", caches, FILES)
+def test_pants_defaults_and_the_two_layer_architecture(
+    tmp_path: Path, caches: Path, with_pantsd
+) -> None:
+    repo = with_pantsd(new_repo.new_repository(tmp_path / "their-repo", caches, FILES))
     result = repo.pants("package", "::")
     assert "Handler: orders.handler.handler" in result.stderr
     assert "count twice" not in result.stderr
@@ -133,7 +137,9 @@ def test_pants_defaults_and_the_two_layer_architecture(tmp_path: Path, caches: P
     assert json.loads(ran.stdout) == {"yaml": "b: 2\n", "libyaml": True}
 
 
-def test_a_constraints_file_decides_every_version(tmp_path: Path, caches: Path) -> None:
+def test_a_constraints_file_decides_every_version(
+    tmp_path: Path, caches: Path, with_pantsd
+) -> None:
     repo = new_repo.new_repository(
         tmp_path / "their-repo",
         caches,
@@ -149,6 +155,7 @@ def test_a_constraints_file_decides_every_version(tmp_path: Path, caches: Path) 
             "    return yaml.__version__\n",
         },
     )
+    repo = with_pantsd(repo)
     constraints = "--python-requirement-constraints=constraints.txt"
     repo.pants(constraints, "package", "layers/deps")
     deps = zip_names(repo.root / "dist/layers.deps/deps.zip")
@@ -173,8 +180,10 @@ def test_a_constraints_file_decides_every_version(tmp_path: Path, caches: Path) 
     ) in result.stderr, result.stderr
 
 
-def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path) -> None:
-    repo = new_repo.new_repository(tmp_path / "their-repo", caches, FILES, with_lockfiles=True)
+def test_lockfiles_missing_stale_and_generated(tmp_path: Path, caches: Path, with_pantsd) -> None:
+    repo = with_pantsd(
+        new_repo.new_repository(tmp_path / "their-repo", caches, FILES, with_lockfiles=True)
+    )
     lockfile = "3rdparty/python/default.lock"
 
     # Pants itself stops first, at the requirements' dependency on their lockfile.

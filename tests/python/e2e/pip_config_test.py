@@ -18,8 +18,6 @@ a private mount namespace of the launcher (nothing on the machine changes), plus
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import shutil
@@ -31,6 +29,7 @@ import pytest
 
 from e2e import new_repo
 from e2e.clones import Clone
+from e2e.wheels import write_wheel
 
 FILES = {
     "BUILD": 'python_requirement(name="six", requirements=["six"])\n'
@@ -54,26 +53,8 @@ MACHINE_PIP_CONFS = ("/etc/xdg/pip/pip.conf", "/etc/pip.conf")
 
 def fake_six_wheel(folder: Path, version: str, build: str) -> Path:
     """A `six` wheel with a build tag, which pip prefers to PyPI's wheel of the same version."""
-    name = f"six-{version}-{build}-py2.py3-none-any.whl"
-    dist_info = f"six-{version}.dist-info"
-    files = {
-        "six.py": f"__version__ = {version!r}\nFROM_PIP_CONFIG = {build!r}\n",
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: six\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: pip_config_test\n"
-        f"Root-Is-Purelib: true\nBuild: {build}\nTag: py2-none-any\nTag: py3-none-any\n",
-    }
-    record = [
-        f"{path},sha256="
-        + base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
-        + f",{len(text.encode())}"
-        for path, text in files.items()
-    ]
-    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    folder.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(folder / name, "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return folder / name
+    code = f"__version__ = {version!r}\nFROM_PIP_CONFIG = {build!r}\n"
+    return write_wheel(folder, "six", version, {"six.py": code}, build=build)
 
 
 def hostile_pip_conf(base: Path) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, make_clone, served_by_pantsd
 from e2e.package_test import EXPECTED
 
 # Handlers that misbehave, and one that reports what Lambda gives it.
@@ -39,12 +39,13 @@ RUNCHECK = {
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Clone:
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     repo = make_clone(tmp_path_factory.mktemp("run"))
     for relpath, content in RUNCHECK.items():
         (repo.root / relpath).parent.mkdir(parents=True, exist_ok=True)
         (repo.root / relpath).write_text(content)
-    return repo
+    with served_by_pantsd(repo) as served:
+        yield served
 
 
 def run(clone: Clone, target: str, *args: str, stdin: str | None = None, check: bool = True):

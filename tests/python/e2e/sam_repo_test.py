@@ -15,11 +15,12 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from e2e import new_repo
-from e2e.clones import Clone
+from e2e.clones import Clone, served_by_pantsd
 
 SOURCE_ROOTS = '\n[source]\nroot_patterns = ["/services/*", "/layers/*/python"]\n'
 
@@ -130,11 +131,12 @@ def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, caches: Path) -> Clone:
+def app(tmp_path_factory: pytest.TempPathFactory, caches: Path) -> Iterator[Clone]:
     repo = new_repo.new_repository(tmp_path_factory.mktemp("sam") / "shop", caches, FILES)
     with open(repo.root / "pants.toml", "a") as fp:
         fp.write(SOURCE_ROOTS)
-    return repo
+    with served_by_pantsd(repo) as served:
+        yield served
 
 
 def names(path: Path) -> list[str]:

@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, make_clone, served_by_pantsd
 from e2e.terraform_tools import null_provider_dir, terraform
 
 MODULES = ("access", "billing")
@@ -85,13 +86,13 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def workspaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Workspace]:
-    clone = make_clone(tmp_path_factory.mktemp("terraform"))
-    clone.pants("package", "::")
-    spaces = {m: Workspace(clone, m, clone.root.parent / f"tf-{m}") for m in MODULES}
-    for space in spaces.values():
-        space.apply()
-    return spaces
+def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Workspace]]:
+    with served_by_pantsd(make_clone(tmp_path_factory.mktemp("terraform"))) as clone:
+        clone.pants("package", "::")
+        spaces = {m: Workspace(clone, m, clone.root.parent / f"tf-{m}") for m in MODULES}
+        for space in spaces.values():
+            space.apply()
+        yield spaces
 
 
 def edit_and_package(clone: Clone, relpath: str) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e.clones import Clone, make_clone, stop_process_group
+from e2e.clones import Clone, make_clone, stop_pantsd, stop_process_group
 
 EDITED = "src/python/billing/payments/handler.py"
 FIRST_BUILD_TIMEOUT = 600
@@ -39,14 +37,6 @@ def wait_for(condition, timeout: float, what: str, log: Path) -> float:
         time.sleep(0.2)
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
     raise AssertionError(f"{what} did not happen within {timeout} s. Last lines:\n{tail}")
-
-
-def stop_pantsd(root: Path) -> None:
-    for pid_file in root.glob(".pids/*/pantsd/pid"):
-        try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
-        except (ValueError, ProcessLookupError):
-            pass
 
 
 @pytest.fixture

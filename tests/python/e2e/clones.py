@@ -54,6 +54,8 @@ class Clone:
     caches: Path
     # Run through a pantsd of the clone's own (see `served_by_pantsd`), else each run starts Pants.
     daemon: bool = False
+    # Pants' per-run state; the clone's own even where the caches are shared.
+    workdir: Path | None = None
 
     def command(self, *args: str) -> list[str]:
         """`./pants` with the clone's own caches and no ~/.pants.rc: only the repository's
@@ -64,7 +66,7 @@ class Clone:
             "--no-pantsrc",
             f"--local-store-dir={self.caches}/lmdb_store",
             f"--named-caches-dir={self.caches}/named_caches",
-            f"--pants-workdir={self.caches}/workdir",
+            f"--pants-workdir={self.workdir or self.caches / 'workdir'}",
             *args,
         ]
 
@@ -150,8 +152,21 @@ def lambda_outputs(root: Path) -> dict[str, bytes]:
     }
 
 
-def make_clone(base: Path) -> Clone:
-    return Clone(copy_repo(base / "repo"), base / "caches")
+def make_clone(base: Path, shared_caches: bool = False) -> Clone:
+    """A copy of the repository under `base`, with empty Pants caches of its own, or with the
+    caches the test run's clones share (`shared_caches`): for tests of what a build does rather
+    than of what it costs from nothing, which then reuse what other tests already built."""
+    if not shared_caches:
+        return Clone(copy_repo(base / "repo"), base / "caches")
+    return Clone(copy_repo(base / "repo"), shared_caches_dir(), workdir=base / "workdir")
+
+
+def shared_caches_dir() -> Path:
+    """Pants' local store and named caches for the clones of one test run (`./pants test ::`
+    runs each test file in a process of its own): in `$XDG_CACHE_HOME`, which CI starts empty.
+    Pants and pex are made for several processes sharing them, as on any developer machine."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(cache_home) / "pants-lambda" / "e2e-caches"
 
 
 def interpreter_for(runtime: str) -> str | None:

@@ -71,7 +71,7 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_drift_after_deploy_edit_update_delete_and_outage(
     python: Path, tmp_path: Path, with_pantsd
 ) -> None:
-    clone = with_pantsd(make_clone(tmp_path / "clone"))
+    clone = with_pantsd(make_clone(tmp_path / "clone", shared_caches=True))
     clone.pants("package", "infrastructure::")
     with moto.moto_server(python, tmp_path / "moto.log") as (endpoint, server):
         boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
@@ -125,7 +125,7 @@ def test_drift_after_deploy_edit_update_delete_and_outage(
 
 
 def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, with_pantsd) -> None:
-    clone = with_pantsd(make_clone(tmp_path / "clone"))
+    clone = with_pantsd(make_clone(tmp_path / "clone", shared_caches=True))
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "A")

@@ -41,6 +41,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
     return clone
 
 
+@pytest.fixture(scope="module")
+def committed(repo: Clone) -> dict[str, bytes]:
+    """The ZIPs of the committed sources (each test puts its edits back with `git checkout`)."""
+    return zips(repo)
+
+
 def counters(result: subprocess.CompletedProcess) -> dict[str, int]:
     block = result.stderr.split("Counters:", 1)[1]
     return {k: int(v) for k, v in re.findall(r"^\s+(\w+): (\d+)$", block, re.MULTILINE)}
@@ -75,22 +81,22 @@ def selected(clone: Clone) -> set[str]:
     return names
 
 
-def test_noop_rebuild_runs_nothing(repo: Clone) -> None:
-    before = zips(repo)
+def test_noop_rebuild_runs_nothing(repo: Clone, committed: dict[str, bytes]) -> None:
     stats = counters(repo.pants("--stats-log", "package", "::"))
     assert stats["local_execution_requests"] == 0
     assert stats["local_cache_requests"] == stats["local_cache_requests_cached"] > 0
-    assert zips(repo) == before
+    assert zips(repo) == committed
 
 
-def test_shared_file_change_rebuilds_only_its_importers(repo: Clone) -> None:
-    before = zips(repo)
+def test_shared_file_change_rebuilds_only_its_importers(
+    repo: Clone, committed: dict[str, bytes]
+) -> None:
     edit(repo, "src/python/shared/text.py")
     try:
         assert selected(repo) == TEXT_SELECTED | {ACCESS, BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
-        assert {name for name in after if after[name] != before[name]} == TEXT_SHIPPERS
+        assert {name for name in after if after[name] != committed[name]} == TEXT_SHIPPERS
         # For each artifact shipping the file, the compile step of its first-party code (one per
         # runtime: the shared layer serves python3.10 and python3.12) and its zip step, nothing
         # else: no resolve, no install, no third-party compile, no zip of a function that gets
@@ -103,15 +109,15 @@ def test_shared_file_change_rebuilds_only_its_importers(repo: Clone) -> None:
         git(repo, "checkout", "--", ".")
 
 
-def test_handler_change_selects_and_rebuilds_one_function(repo: Clone) -> None:
-    repo.pants("package", "::")
-    before = zips(repo)
+def test_handler_change_selects_and_rebuilds_one_function(
+    repo: Clone, committed: dict[str, bytes]
+) -> None:
     edit(repo, "src/python/billing/payments/handler.py")
     try:
         assert selected(repo) == {"payments", BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
-        assert {name for name in after if after[name] != before[name]} == {"payments"}
+        assert {name for name in after if after[name] != committed[name]} == {"payments"}
         # Its handler check and its compile step on CPython 3.12, and its zip step.
         assert stats["local_execution_requests"] == 3
     finally:
@@ -150,9 +156,10 @@ def locked_versions(lockfile: Path) -> dict[str, str]:
     return {r["project_name"]: r["version"] for r in resolve["locked_requirements"]}
 
 
-def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(repo: Clone) -> None:
-    repo.pants("package", "::")
-    before = zips(repo)
+def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
+    repo: Clone, committed: dict[str, bytes]
+) -> None:
+    before = committed
     lockfile = repo.root / "3rdparty/python/lambda.lock"
     old = locked_versions(lockfile)
     requirements = repo.root / "3rdparty/python/lambda-requirements.txt"

@@ -309,7 +309,7 @@ def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
 def test_conflicting_versions_fail_without_writing_anything(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    clone = make_clone(tmp_path_factory.mktemp("conflict"))
+    clone = make_clone(tmp_path_factory.mktemp("conflict"), shared_caches=True)
     (clone.root / "src/python/legacy").mkdir(parents=True)
     (clone.root / "src/python/legacy/handler.py").write_text(
         "import requests\n\ndef handler(event, context):\n    return requests.__version__\n"
@@ -320,9 +320,8 @@ def test_conflicting_versions_fail_without_writing_anything(
         'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.12",\n'
         '                layers=["layers/deps"], resolve="legacy")\n'
     )
-    resolves = "--python-resolves={'lambda': '3rdparty/python/lambda.lock', "
-    resolves += "'pants-plugins': '3rdparty/python/pants-plugins.lock', "
-    resolves += "'boto3': 'src/python/pants_lambda/boto3.lock', 'legacy': 'legacy.lock'}"
+    # One more resolve on top of pants.toml's.
+    resolves = "--python-resolves=+{'legacy': 'legacy.lock'}"
     clone.pants(resolves, "generate-lockfiles", "--resolve=legacy")
     result = clone.pants(resolves, "package", "::", check=False)
     assert result.returncode != 0

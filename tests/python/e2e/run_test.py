@@ -40,7 +40,7 @@ RUNCHECK = {
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
-    repo = make_clone(tmp_path_factory.mktemp("run"))
+    repo = make_clone(tmp_path_factory.mktemp("run"), shared_caches=True)
     for relpath, content in RUNCHECK.items():
         (repo.root / relpath).parent.mkdir(parents=True, exist_ok=True)
         (repo.root / relpath).write_text(content)

@@ -11,7 +11,10 @@ with the target, the file and the fix.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -200,16 +203,9 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
     )
 
 
-def broken_copy(app: Clone, tmp_path: Path, files: dict[str, str], pants_toml: str = "") -> Clone:
-    repo = new_repo.new_repository(tmp_path / "shop", app.caches, {**FILES, **files})
-    with open(repo.root / "pants.toml", "a") as fp:
-        fp.write(pants_toml)
-    return repo
-
-
 def test_a_source_root_too_high_up_fails_and_names_the_fix(app: Clone, tmp_path: Path) -> None:
     # Pants' default source root, `/`: the handler's module path has a hyphen.
-    repo = broken_copy(app, tmp_path, {})
+    repo = new_repo.new_repository(tmp_path / "shop", app.caches, FILES)
     result = repo.pants("package", "services/shopping-cart:add-to-cart", check=False)
     assert result.returncode != 0
     assert (
@@ -226,10 +222,35 @@ def test_a_source_root_too_high_up_fails_and_names_the_fix(app: Clone, tmp_path:
     assert not (repo.root / "dist").exists()
 
 
-def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone, tmp_path: Path) -> None:
-    repo = broken_copy(
+@contextlib.contextmanager
+def edited(app: Clone, files: dict[str, str]) -> Iterator[Clone]:
+    """The app with `files` written over it; afterwards, the files as they were (the app's
+    pantsd sees both)."""
+    before = {
+        relpath: (app.root / relpath).read_text()
+        for relpath in files
+        if (app.root / relpath).exists()
+    }
+    try:
+        for relpath, content in files.items():
+            (app.root / relpath).write_text(content)
+        yield app
+    finally:
+        for relpath in files:
+            if relpath in before:
+                (app.root / relpath).write_text(before[relpath])
+            else:
+                (app.root / relpath).unlink()
+
+
+def built_zips(app: Clone) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted((app.root / "dist").rglob("*.zip"))}
+
+
+def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone) -> None:
+    before = built_zips(app)
+    with edited(
         app,
-        tmp_path,
         {
             # PEP 695 is python3.12 syntax; this function runs on python3.11.
             "services/order-history/orders/report.py": "import os\n\ntype Row = dict[str, int]\n\n\n"
@@ -238,9 +259,9 @@ def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone, tmp_p
             "services/shopping-cart/cart/add_to_cart.py": "import utils\n\n\n"
             "def lambda_handler(event, context):\n    return utils.parse(event)\n",
         },
-        SOURCE_ROOTS,
-    )
-    syntax = repo.pants("package", "services/order-history:order-report", check=False)
+    ):
+        syntax = app.pants("package", "services/order-history:order-report", check=False)
+        unprovided = app.pants("package", "services/shopping-cart:add-to-cart", check=False)
     assert syntax.returncode != 0
     assert (
         "The handler of services/order-history:order-report is in orders/report.py (under its "
@@ -248,7 +269,6 @@ def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone, tmp_p
     ) in syntax.stderr, syntax.stderr
     assert "type Row = dict[str, int]" in syntax.stderr
 
-    unprovided = repo.pants("package", "services/shopping-cart:add-to-cart", check=False)
     assert unprovided.returncode != 0
     assert (
         "The `lambda_function` services/shopping-cart:add-to-cart imports modules that nothing "
@@ -256,4 +276,44 @@ def test_syntax_the_runtime_lacks_and_imports_nothing_provides(app: Clone, tmp_p
         "  services/shopping-cart/cart/add_to_cart.py:1: import utils\n"
     ) in unprovided.stderr, unprovided.stderr
     assert "`[source].root_patterns`" in unprovided.stderr
-    assert not (repo.root / "dist").exists()
+    assert built_zips(app) == before, "a failed package wrote a ZIP"
+
+
+def test_a_folder_globbed_whole_with_secrets_fails_until_they_are_left_out(app: Clone) -> None:
+    # What people write: every data file of the function's folder, next to a `.env` and a key.
+    build = (
+        'python_sources(name="src", sources=["orders/*.py"])\n'
+        'resources(name="data", sources=["*", "!*.py", "!BUILD"{more}])\n'
+        'lambda_function(name="order-report", handler="orders/report.py:lambda_handler",\n'
+        '                runtime="python3.11", dependencies=[":data"])\n'
+    )
+    key_body = base64.b64encode(os.urandom(48)).decode()
+    key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{key_body}\n-----END OPENSSH PRIVATE KEY-----\n"
+    secret_key = base64.b64encode(os.urandom(30)).decode()  # 40 characters, as AWS makes them
+    report = app.root / "dist/services.order-history/order-report.zip"
+    before = report.read_bytes()
+    folder = "services/order-history"
+    with edited(
+        app,
+        {
+            f"{folder}/BUILD": build.format(more=""),
+            f"{folder}/config.json": '{"table": "orders"}\n',
+            f"{folder}/.env": f"AWS_SECRET_ACCESS_KEY={secret_key}\n",
+            f"{folder}/id_rsa": key,
+        },
+    ):
+        refused = app.pants("package", f"{folder}:order-report", check=False)
+        assert report.read_bytes() == before, "the refused ZIP was written"
+        (app.root / folder / "BUILD").write_text(build.format(more=', "!.env", "!id_rsa"'))
+        app.pants("package", f"{folder}:order-report")
+        shipped = names(report)
+    assert refused.returncode != 0
+    assert (
+        "services/order-history:order-report cannot be packaged: its ZIP would ship secrets "
+        "(checked by name and with detect-secrets):\n"
+        "  .env: an environment file (`.env`), where credentials are kept; AWS Secret Access Key "
+        "(line 1)\n"
+        "  id_rsa: an SSH private key; Private Key (line 1)\n"
+    ) in refused.stderr, refused.stderr
+    assert secret_key not in refused.stderr and key_body not in refused.stderr
+    assert "config.json" in shipped and not {".env", "id_rsa"} & set(shipped), shipped

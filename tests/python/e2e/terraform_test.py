@@ -87,7 +87,8 @@ class Workspace:
 
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Workspace]]:
-    with served_by_pantsd(make_clone(tmp_path_factory.mktemp("terraform"))) as clone:
+    clone = make_clone(tmp_path_factory.mktemp("terraform"), shared_caches=True)
+    with served_by_pantsd(clone) as clone:
         clone.pants("package", "::")
         spaces = {m: Workspace(clone, m, clone.root.parent / f"tf-{m}") for m in MODULES}
         for space in spaces.values():

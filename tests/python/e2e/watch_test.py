@@ -41,7 +41,7 @@ def wait_for(condition, timeout: float, what: str, log: Path) -> float:
 
 @pytest.fixture
 def clone(tmp_path_factory: pytest.TempPathFactory):
-    repo = make_clone(tmp_path_factory.mktemp("watch"))
+    repo = make_clone(tmp_path_factory.mktemp("watch"), shared_caches=True)
     try:
         yield repo
     finally:

@@ -189,6 +189,9 @@ def secrets_in_contents(files: dict[str, str], detectors: list[str]) -> dict[str
         for arcname, path in sorted(files.items()):
             for secret in scan_file(path):
                 found.setdefault(arcname, set()).add((secret.line_number, secret.type))
+    for hits in found.values():
+        # detect-secrets calls a secret access key it finds an "AWS Access Key": one name a line.
+        hits -= {(n, "AWS Access Key") for n, kind in set(hits) if kind == "AWS Secret Access Key"}
     return {a: [f"{kind} (line {n})" for n, kind in sorted(hits)] for a, hits in found.items()}
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone
+from e2e.clones import Clone, make_clone, served_by_pantsd, source_repo
 
 # The artifacts that ship shared/text.py: the `shared` layer, and the functions importing it that
 # do not use that layer.
@@ -39,6 +41,14 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
     git(clone, "commit", "-q", "-m", "fixture")
     clone.pants("package", "::")
     return clone
+
+
+@pytest.fixture(scope="module")
+def lister(repo: Clone) -> Iterator[Clone]:
+    """The same copy through a pantsd, for `list`: what `--changed-since` selects does not depend
+    on a fresh Pants process, whose start-up every `package` below pays."""
+    with served_by_pantsd(repo) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +99,11 @@ def test_noop_rebuild_runs_nothing(repo: Clone, committed: dict[str, bytes]) -> 
 
 
 def test_shared_file_change_rebuilds_only_its_importers(
-    repo: Clone, committed: dict[str, bytes]
+    repo: Clone, committed: dict[str, bytes], lister: Clone
 ) -> None:
     edit(repo, "src/python/shared/text.py")
     try:
-        assert selected(repo) == TEXT_SELECTED | {ACCESS, BILLING}
+        assert selected(lister) == TEXT_SELECTED | {ACCESS, BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != committed[name]} == TEXT_SHIPPERS
@@ -110,11 +120,11 @@ def test_shared_file_change_rebuilds_only_its_importers(
 
 
 def test_handler_change_selects_and_rebuilds_one_function(
-    repo: Clone, committed: dict[str, bytes]
+    repo: Clone, committed: dict[str, bytes], lister: Clone
 ) -> None:
     edit(repo, "src/python/billing/payments/handler.py")
     try:
-        assert selected(repo) == {"payments", BILLING}
+        assert selected(lister) == {"payments", BILLING}
         stats = counters(repo.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != committed[name]} == {"payments"}
@@ -124,12 +134,12 @@ def test_handler_change_selects_and_rebuilds_one_function(
         git(repo, "checkout", "--", ".")
 
 
-def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone) -> None:
+def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone, lister: Clone) -> None:
     edit(repo, "src/python/shared/db.py")
     try:
         # The layer holding db.py, and the functions importing it: their ZIPs do not change
         # (db.py comes from the layer) but they deploy against a new layer version.
-        assert selected(repo) == {"shared", "profiles", "invoices", "refunds", ACCESS, BILLING}
+        assert selected(lister) == {"shared", "profiles", "invoices", "refunds", ACCESS, BILLING}
     finally:
         git(repo, "checkout", "--", ".")
 
@@ -148,6 +158,10 @@ REQUIREMENT_SETS = {
 }
 
 
+# Lockfiles generate-lockfiles wrote with PyYAML==6.0.1 in lambda-requirements.txt.
+PYYAML_BUMP = "tests/python/e2e/data/pyyaml-6.0.1"
+
+
 def locked_versions(lockfile: Path) -> dict[str, str]:
     text = "\n".join(
         line for line in lockfile.read_text().splitlines() if not line.startswith("//")
@@ -157,7 +171,7 @@ def locked_versions(lockfile: Path) -> dict[str, str]:
 
 
 def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
-    repo: Clone, committed: dict[str, bytes]
+    repo: Clone, committed: dict[str, bytes], lister: Clone
 ) -> None:
     before = committed
     lockfile = repo.root / "3rdparty/python/lambda.lock"
@@ -165,8 +179,18 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
     requirements = repo.root / "3rdparty/python/lambda-requirements.txt"
     requirements.write_text(requirements.read_text().replace("PyYAML==6.0.2", "PyYAML==6.0.1"))
     try:
-        # The resolve's lockfile and, written with it, its Lambda platform lockfiles.
-        repo.pants("generate-lockfiles", "--resolve=lambda.lambda-platforms")
+        # The resolve's lockfile and its Lambda platform lockfiles, as generate-lockfiles wrote
+        # them for this change (committed: the test does not depend on what PyPI serves today).
+        bumped = source_repo() / PYYAML_BUMP
+        for written in bumped.glob("*.lock"):
+            shutil.copy2(written, lockfile.parent / written.name)
+        header = lockfile.read_text().split("--- END PANTS LOCKFILE METADATA ---")[0]
+        assert all(f'"{line}"' in header for line in requirements.read_text().split()), (
+            f"{PYYAML_BUMP} was generated for other requirements than 3rdparty/python/"
+            "lambda-requirements.txt with PyYAML==6.0.1: write that requirement, run "
+            "`pants generate-lockfiles --resolve=lambda.lambda-platforms` and copy "
+            f"3rdparty/python/lambda*.lock to {PYYAML_BUMP}/"
+        )
         new = locked_versions(lockfile)
         changed = {
             project for project in old.keys() | new.keys() if old.get(project) != new.get(project)
@@ -174,7 +198,7 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
         assert "pyyaml" in changed
         # Pants selects everything that depends on a requirement of the changed resolve,
         # including the functions whose layers do (`layers` counts as a dependency).
-        assert selected(repo) == {
+        assert selected(lister) == {
             "deps",
             "deps-arm64",
             "pydantic-py313",
@@ -213,7 +237,7 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
         # that changed (lambda.lock, or a Lambda platform lockfile, which records lambda.lock's
         # versions as its constraints). Then the resolve, install and zip of each set whose
         # pinned versions changed: the two holding PyYAML, plus any set holding a project that
-        # PyPI released since the committed lockfile (the test regenerates it for real).
+        # PyPI had released when the bumped lockfiles were generated.
         # A compile step too for each of those that carries bytecode. Nothing else.
         steps = sum(3 if name in WITHOUT_BYTECODE else 4 for name in rebuilt)
         assert stats["local_execution_requests"] == len(REQUIREMENT_SETS) + steps, (

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from e2e.clones import Clone, source_repo
+from e2e.clones import Clone, shared_caches_dir, source_repo
 
 SECTION = "## Use the plugin in your own repository"
 WHEELS = "3rdparty/wheels"
@@ -47,4 +47,7 @@ def new_repository(
     for relpath, content in files.items():
         (root / relpath).parent.mkdir(parents=True, exist_ok=True)
         (root / relpath).write_text(content)
+    if caches == shared_caches_dir():
+        # Pants' per-run state stays the repository's own.
+        return Clone(root, caches, workdir=root.parent / f"{root.name}.workdir")
     return Clone(root, caches)

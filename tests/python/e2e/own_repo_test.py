@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from e2e import new_repo
-from e2e.clones import interpreter_for
+from e2e.clones import interpreter_for, shared_caches_dir
 
 FILES = {
     "3rdparty/python/BUILD": 'python_requirements(name="reqs")\n',
@@ -51,9 +51,10 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Pants caches the repositories of this module share: the plugin is resolved once."""
-    return tmp_path_factory.mktemp("caches")
+def caches() -> Path:
+    """The test run's shared Pants caches: the plugin's wheel is resolved once for all the new
+    repositories of the end-to-end tests."""
+    return shared_caches_dir()
 
 
 def zip_names(path: Path) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Iterator
 import pytest
 
 from e2e import new_repo
-from e2e.clones import Clone, served_by_pantsd
+from e2e.clones import Clone, served_by_pantsd, shared_caches_dir
 
 SOURCE_ROOTS = '\n[source]\nroot_patterns = ["/services/*", "/layers/*/python"]\n'
 
@@ -129,8 +129,8 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("caches")
+def caches() -> Path:
+    return shared_caches_dir()
 
 
 @pytest.fixture(scope="module")

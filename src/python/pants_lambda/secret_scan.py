@@ -141,11 +141,17 @@ async def secret_scanner(_: SecretScannerRequest, tool: DetectSecretsTool) -> Se
     # Pants' `PexRequest` would look for an interpreter in every run (its `python=` does not go
     # with a lockfile): pex runs on Pants' own interpreter here, and installs for it.
     requirements = tool.pex_requirements()
-    lockfile = (
-        requirements.lockfile
-        if isinstance(requirements, EntireLockfile)
-        else await Get(Lockfile, Resolve, requirements.from_superset)
-    )
+    if isinstance(requirements, EntireLockfile):
+        lockfile = requirements.lockfile
+    elif isinstance(requirements.from_superset, Resolve):
+        lockfile = await Get(Lockfile, Resolve, requirements.from_superset)
+    else:
+        raise ValueError(
+            f"The secrets check of Lambda ZIPs installs `[{tool.options_scope}]` from a lockfile, "
+            f"and `[{tool.options_scope}].lockfile` is `<none>`. Leave it at its default (the "
+            f"lockfile the plugin ships), or point it or `[{tool.options_scope}]."
+            "install_from_resolve` at a lockfile."
+        )
     loaded, config = await MultiGet(
         Get(LoadedLockfile, LoadedLockfileRequest(lockfile)),
         Get(ResolvePexConfig, ResolvePexConfigRequest(None)),

@@ -13,6 +13,7 @@ from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InvalidFieldException
 from pants.testutil.rule_runner import RuleRunner
 
+from pants_lambda.conftest import set_options
 from pants_lambda.function_rules_test import package, zip_listing
 from pants_lambda.zip_tool import secret_by_name
 
@@ -215,3 +216,11 @@ def test_package_manager_configs_are_secrets_when_they_hold_credentials(
         file = tmp_path / name
         file.write_text(content)
         assert (secret_by_name(f"app/{name}", str(file)) is not None) == finding
+
+
+def test_the_tool_installs_from_a_lockfile_only(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(app({"config.json": "{}\n"}))
+    set_options(rule_runner, extra=["--detect-secrets-lockfile=<none>"])
+    with pytest.raises(ExecutionError) as raised:
+        package(rule_runner, FUNCTION)
+    assert "`[detect-secrets].lockfile` is `<none>`. Leave it at its default" in str(raised.value)

@@ -213,14 +213,16 @@ def handler(event, context):
 '''
 
 
-def render_function_build(side: str, fn: FunctionSpec) -> str:
+def render_function_build(side: str, fn: FunctionSpec,
+                          layers: Tuple[str, ...] = ("layers/deps",)) -> str:
     if side == "ours":
+        listed = ", ".join('"%s"' % layer for layer in layers)
         target = (
             "lambda_function(\n"
             f'    name="{fn.name}",\n'
             '    handler="handler.py:handler",\n'
             f'    runtime="{RUNTIME}",\n'
-            '    layers=["layers/deps"],\n'
+            f"    layers=[{listed}],\n"
             ")\n"
         )
     else:
@@ -253,7 +255,8 @@ def copy_plugin(dest: Path) -> None:
     source = REPO / "src/python/pants_lambda"
     target = dest / "pants-plugins/pants_lambda"
     target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.glob("*.py")):
+    # Its Python files and the tools' default lockfiles it loads as resources.
+    for path in sorted([*source.glob("*.py"), *source.glob("*.lock")]):
         if path.name.endswith("_test.py") or path.name == "conftest.py":
             continue
         shutil.copy2(path, target / path.name)
@@ -274,3 +277,47 @@ def write_repo(side: str, shape: Shape, dest: Path) -> None:
     for fn in plan_functions(shape):
         write_file(dest / fn.folder / "handler.py", render_handler(fn))
         write_file(dest / fn.folder / "BUILD", render_function_build(side, fn))
+
+
+# --------------------------------------------------------------------------------------------
+# The example repository's shape at scale (bench/scale.py)
+# --------------------------------------------------------------------------------------------
+
+SHARED_LAYER_BUILD = """\
+# The shared first-party code, without third-party requirements (layers/deps ships them).
+lambda_layer(
+    name="shared",
+    compatible_runtimes=["%s"],
+    dependencies=["src/python/shared"],
+    include_requirements=False,
+)
+""" % RUNTIME
+
+
+def render_manifest_build(module: int, functions: List[FunctionSpec]) -> str:
+    listed = "".join(f'        "{fn.folder}",\n' for fn in functions)
+    return (
+        f"# The Terraform manifest of mod{module}: dist/infrastructure.mod{module}/manifest.json.\n"
+        "lambda_manifest(\n"
+        '    name="manifest",\n'
+        "    functions=[\n"
+        f"{listed}"
+        "    ],\n"
+        ")\n"
+    )
+
+
+def write_scale_repo(shape: Shape, dest: Path) -> None:
+    """The example repository's architecture, `shape` functions strong: layers/deps (third-party
+    requirements) and layers/shared (src/python/shared) under every function, and a
+    `lambda_manifest` per module in infrastructure/modM."""
+    write_repo("ours", shape, dest)
+    write_file(dest / ".gitignore", "/dist/\n")
+    write_file(dest / "layers/shared/BUILD", SHARED_LAYER_BUILD)
+    functions = plan_functions(shape)
+    for fn in functions:
+        write_file(dest / fn.folder / "BUILD",
+                   render_function_build("ours", fn, ("layers/deps", "layers/shared")))
+    for module in range(shape.modules):
+        write_file(dest / f"infrastructure/mod{module}/BUILD",
+                   render_manifest_build(module, [fn for fn in functions if fn.module == module]))

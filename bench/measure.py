@@ -11,6 +11,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class PantsRun:
     own_cpu_s: float  # CPU time of `./pants` and its subprocesses (not pantsd's)
     machine_busy_cpu_s: float  # CPU time used by everything on the machine meanwhile
     steal_s: float  # CPU time the hypervisor gave to other guests meanwhile
+    peak_rss_kib: int = 0  # the largest resident set of `./pants` or any process it waited for
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,6 +109,23 @@ def pants_env() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PANTS_", "PEX_"))}
 
 
+def run_measured(cmd: Sequence[str], cwd: Path) -> Tuple[subprocess.CompletedProcess, int]:
+    """Runs `cmd` like `subprocess.run(capture_output=True, text=True)`, and also returns the
+    peak resident memory (KiB) of it and the processes it waited for: without pantsd, that of
+    the Pants process itself, by far the largest of them."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(list(cmd), cwd=cwd, env=pants_env(), stdout=out, stderr=err,
+                                   stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(
+            list(cmd), process.returncode, out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"))
+    return result, usage.ru_maxrss
+
+
 @dataclass
 class Workspace:
     """A generated repository with its own Pants caches, work dir and pantsd metadata."""
@@ -142,8 +161,7 @@ class Workspace:
         idle_before = wait_for_quiet_machine(*self.quiet)
         own_before, machine_before = children_cpu_seconds(), CpuTimes.now()
         started = time.monotonic()
-        result = subprocess.run(cmd, cwd=self.root, env=pants_env(), capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL)
+        result, peak_rss_kib = run_measured(cmd, self.root)
         seconds = time.monotonic() - started
         own_cpu, machine = children_cpu_seconds() - own_before, CpuTimes.now()
         log = self.write_log(label, cmd, result, seconds)
@@ -154,7 +172,8 @@ class Workspace:
                 f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
             )
         run = PantsRun(label, seconds, parse_counters(result.stderr), idle_before, own_cpu,
-                       machine.busy - machine_before.busy, machine.steal - machine_before.steal)
+                       machine.busy - machine_before.busy, machine.steal - machine_before.steal,
+                       peak_rss_kib)
         self.runs.append(run)
         print(f"    {label}: {seconds:.1f} s (CPU: ./pants {own_cpu:.1f} s, machine "
               f"{run.machine_busy_cpu_s:.1f} s, steal {run.steal_s:.1f} s)", flush=True)

@@ -113,10 +113,15 @@ def main(argv: Sequence[str]) -> int:
     report = render_report(results, shape, pants_version, command, started,
                            (load_start, load_average()))
     print("\n" + report)
-    # Keep the section bench/cold_start.py writes into the same file.
+    # Keep the sections bench/cold_start.py and bench/scale.py write into the same file.
     previous = args.results.read_text() if args.results.exists() else ""
-    cold_start = re.search(r"<!-- cold-start:begin -->.*?<!-- cold-start:end -->\n", previous, re.S)
-    args.results.write_text(report + ("\n" + cold_start.group(0) if cold_start else ""))
+    kept = [
+        "\n" + found.group(0)
+        for name in ("cold-start", "scale")
+        for found in [re.search(f"<!-- {name}:begin -->.*?<!-- {name}:end -->\n", previous, re.S)]
+        if found
+    ]
+    args.results.write_text(report + "".join(kept))
     (out / "results.json").write_text(results_json(results, shape, pants_version))
     print(f"Wrote {args.results} (and {out / 'results.json'}; logs of every run under {out})")
     missed = any(row.met is False for row in build_rows(results))

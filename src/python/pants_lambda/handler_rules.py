@@ -28,6 +28,8 @@ from pants.engine.target import InvalidFieldException
 from pants.source.source_root import SourceRoot, SourceRootRequest
 from pants.util.logging import LogLevel
 
+from pants_lambda import cache_first
+from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.closure_rules import LambdaClosure
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.target_types import LambdaFunctionHandlerField
@@ -178,13 +180,15 @@ async def check_handler_function(
     )
     result = await Get(
         ProcessResult,
-        Process(
-            argv=(interpreter.path, "-I", "-S", _TOOL, _SPEC),
-            input_digest=await Get(Digest, MergeDigests([tool, sources])),
-            # The exact interpreter version is part of the key: a new patch release checks again.
-            env={"LAMBDA_PYTHON_VERSION": interpreter.version},
-            description=f"Check the handler of {field.address} with CPython {interpreter.version}",
-            level=LogLevel.DEBUG,
+        CacheFirstProcess(
+            Process(
+                argv=(interpreter.path, "-I", "-S", _TOOL, _SPEC),
+                input_digest=await Get(Digest, MergeDigests([tool, sources])),
+                # The exact interpreter version is part of the key: a new patch release checks again.
+                env={"LAMBDA_PYTHON_VERSION": interpreter.version},
+                description=f"Check the handler of {field.address} with CPython {interpreter.version}",
+                level=LogLevel.DEBUG,
+            )
         ),
     )
     outcome = json.loads(result.stdout)
@@ -208,4 +212,4 @@ async def check_handler_function(
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *cache_first.rules()]

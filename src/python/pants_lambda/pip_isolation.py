@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pants.backend.python.util_rules.pex import CompletePlatforms, Pex, PexLayout
+from pants.backend.python.util_rules.pex import CompletePlatforms, PexLayout
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
-from pants.backend.python.util_rules.pex_venv import PexVenv, PexVenvLayout, PexVenvRequest
-from pants.engine.fs import Digest, RemovePrefix, Snapshot
-from pants.engine.process import ProcessResult
+from pants.backend.python.util_rules.pex_venv import PexVenvLayout
+from pants.engine.fs import Digest, MergeDigests, RemovePrefix, Snapshot
+from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get
 from pants.util.frozendict import FrozenDict
+
+from pants_lambda.cache_first import CacheFirstProcess
 
 # What makes pip load no configuration file at all, whatever the machine has in /etc/pip.conf,
 # /etc/xdg/pip/pip.conf or a user's pip.conf (pex's `--isolated` still reads the global ones).
@@ -34,8 +34,8 @@ async def install_flat(
     site-packages folder: for `complete_platforms`, else for the interpreter pex runs on (Pants'
     own). `names` are the PEX's and the folder's, `descriptions` those of the two steps."""
     pex_name, folder = names
-    built = await Get(
-        ProcessResult,
+    resolve = await Get(
+        Process,
         PexCliProcess(
             subcommand=(),
             extra_args=(
@@ -52,14 +52,24 @@ async def install_flat(
             description=descriptions[0],
         ),
     )
-    venv = await Get(
-        PexVenv,
-        PexVenvRequest(
-            pex=Pex(built.output_digest, pex_name, python=None),
-            layout=PexVenvLayout.FLAT,
-            output_path=Path(folder),
-            complete_platforms=complete_platforms,
+    built = await Get(ProcessResult, CacheFirstProcess(resolve))
+    # What Pants' `PexVenvRequest` runs, with the same arguments, made here to ask the cache first.
+    install = await Get(
+        Process,
+        PexCliProcess(
+            subcommand=("venv", "create"),
+            extra_args=(
+                f"--dest-dir={folder}",
+                f"--pex-repository={pex_name}",
+                f"--layout={PexVenvLayout.FLAT.value}",
+                *complete_platforms.generate_pex_arg_list(),
+            ),
+            additional_input_digest=await Get(
+                Digest, MergeDigests([built.output_digest, complete_platforms.digest])
+            ),
+            output_directories=(folder,),
             description=descriptions[1],
         ),
     )
-    return await Get(Snapshot, RemovePrefix(venv.digest, folder))
+    installed = await Get(ProcessResult, CacheFirstProcess(install))
+    return await Get(Snapshot, RemovePrefix(installed.output_digest, folder))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.target_types import parse_requirements_file
-from pants.backend.python.util_rules import pex, pex_venv
+from pants.backend.python.util_rules import pex
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import CompletePlatforms
 from pants.backend.python.util_rules.pex_cli import PexCliProcess
@@ -35,11 +35,13 @@ from pants.engine.fs import (
     PathGlobs,
     Snapshot,
 )
-from pants.engine.process import FallibleProcessResult
+from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 
+from pants_lambda import cache_first
+from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.lockfiles import check_lockable, locked_versions
 from pants_lambda.pip_isolation import PIP_ISOLATION_ENV, install_flat
 from pants_lambda.platform_lock_format import (
@@ -217,8 +219,8 @@ async def _export_locked_subset(
         CompletePlatforms, LambdaPlatformRequest(request.runtime, request.architecture)
     )
     input_digest = await Get(Digest, MergeDigests([complete_platforms.digest, lock_digest]))
-    result = await Get(
-        FallibleProcessResult,
+    pin = await Get(
+        Process,
         PexCliProcess(
             subcommand=("lock", "export-subset"),
             extra_args=(
@@ -239,6 +241,7 @@ async def _export_locked_subset(
             output_files=(_LOCKED_SUBSET,),
         ),
     )
+    result = await Get(FallibleProcessResult, CacheFirstProcess(pin))
     if result.exit_code != 0:
         raise LambdaRequirementsError(
             f"The third-party requirements of {request.description_of_origin} "
@@ -322,4 +325,4 @@ async def install_lambda_requirements(
 
 
 def rules():
-    return [*collect_rules(), *pex.rules(), *pex_venv.rules()]
+    return [*collect_rules(), *pex.rules(), *cache_first.rules()]

@@ -15,6 +15,9 @@ from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
+from pants_lambda import cache_first
+from pants_lambda.cache_first import CacheFirstProcess
+
 
 @dataclass(frozen=True)
 class RuntimeInterpreterRequest:
@@ -65,18 +68,20 @@ async def find_runtime_interpreter(
         # install at the same path is asked again.
         probe = await Get(
             ProcessResult,
-            Process(
-                argv=(
-                    path,
-                    "-I",
-                    "-S",
-                    "-c",
-                    "import platform, sys; "
-                    "print(sys.implementation.name, platform.python_version())",
-                ),
-                env={"LAMBDA_INTERPRETER_FILE": f"{stat.st_size}-{stat.st_mtime_ns}"},
-                description=f"Read the version of {path}",
-                level=LogLevel.DEBUG,
+            CacheFirstProcess(
+                Process(
+                    argv=(
+                        path,
+                        "-I",
+                        "-S",
+                        "-c",
+                        "import platform, sys; "
+                        "print(sys.implementation.name, platform.python_version())",
+                    ),
+                    env={"LAMBDA_INTERPRETER_FILE": f"{stat.st_size}-{stat.st_mtime_ns}"},
+                    description=f"Read the version of {path}",
+                    level=LogLevel.DEBUG,
+                )
             ),
         )
         implementation, version = probe.stdout.decode().split()
@@ -86,4 +91,4 @@ async def find_runtime_interpreter(
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *cache_first.rules()]

@@ -27,6 +27,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, StringSequenceField
 from pants.util.strutil import help_text
 
+from pants_lambda import cache_first
 from pants_lambda.pip_isolation import install_flat
 
 # detect-secrets' detectors of formats that are secrets with high confidence: a fixed prefix or
@@ -167,4 +168,4 @@ async def secret_scanner(_: SecretScannerRequest, tool: DetectSecretsTool) -> Se
 
 
 def rules():
-    return [*collect_rules(), *DetectSecretsTool.rules()]
+    return [*collect_rules(), *DetectSecretsTool.rules(), *cache_first.rules()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import BoolOption, StrOption
+from pants.option.option_types import BoolOption, IntOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -42,6 +42,21 @@ class LambdaSubsystem(Subsystem):
             targets that do not set `compile_bytecode`. Lambda's file system is read-only, so
             without it every cold start compiles every module it imports.
             Example: `compile_bytecode = false`.
+            """
+        ),
+    )
+
+    remote_cache_speculation_delay = IntOption(
+        default=5000,
+        advanced=True,
+        help=softwrap(
+            """
+            How long, in milliseconds, the plugin's processes (resolving, installing, compiling,
+            zipping, checking handlers) wait for a remote cache lookup before they also start
+            locally. A hit within that time runs nothing on this machine; a miss or a failed
+            lookup starts the local run at once. `0` is Pants' own behaviour: start locally
+            right away and keep whichever finishes first. Only matters with
+            `[GLOBAL].remote_cache_read`. Example: `remote_cache_speculation_delay = 0`.
             """
         ),
     )

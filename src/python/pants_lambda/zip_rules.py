@@ -29,7 +29,8 @@ from pants.engine.target import InvalidTargetException
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from pants_lambda import zip_tool
+from pants_lambda import cache_first, zip_tool
+from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.scripts import script_source
 from pants_lambda.secret_scan import DETECTORS, SecretScanner, SecretScannerRequest
@@ -189,10 +190,12 @@ async def build_lambda_zip(
         fields.update(scanner.process_fields())
     result = await Get(
         FallibleProcessResult,
-        Process(
-            argv=(python.path, _TOOL, _SPEC),
-            append_only_caches=python.APPEND_ONLY_CACHES,
-            **fields,
+        CacheFirstProcess(
+            Process(
+                argv=(python.path, _TOOL, _SPEC),
+                append_only_caches=python.APPEND_ONLY_CACHES,
+                **fields,
+            )
         ),
     )
     if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
@@ -265,17 +268,19 @@ async def compile_lambda_bytecode(request: CompileLambdaBytecodeRequest) -> Comp
     }
     result = await Get(
         FallibleProcessResult,
-        Process(
-            # Not `-I`: it would ignore PYTHONHASHSEED, and CPython before 3.12 orders the
-            # frozensets it writes by their hashes.
-            argv=(interpreter.path, "-S", "-s", _TOOL, "--compile", _SPEC),
-            input_digest=await _tool_inputs(spec, request.sources),
-            env={"PYTHONHASHSEED": "0", "LAMBDA_PYTHON_VERSION": interpreter.version},
-            output_directories=(_BYTECODE,),
-            description=f"Compile the bytecode of {request.address} "
-            f"({', '.join(source.label for source in request.sources)}) with CPython "
-            f"{interpreter.version}",
-            level=LogLevel.DEBUG,
+        CacheFirstProcess(
+            Process(
+                # Not `-I`: it would ignore PYTHONHASHSEED, and CPython before 3.12 orders the
+                # frozensets it writes by their hashes.
+                argv=(interpreter.path, "-S", "-s", _TOOL, "--compile", _SPEC),
+                input_digest=await _tool_inputs(spec, request.sources),
+                env={"PYTHONHASHSEED": "0", "LAMBDA_PYTHON_VERSION": interpreter.version},
+                output_directories=(_BYTECODE,),
+                description=f"Compile the bytecode of {request.address} "
+                f"({', '.join(source.label for source in request.sources)}) with CPython "
+                f"{interpreter.version}",
+                level=LogLevel.DEBUG,
+            )
         ),
     )
     if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
@@ -356,4 +361,4 @@ async def add_bytecode(
 
 
 def rules():
-    return collect_rules()
+    return [*collect_rules(), *cache_first.rules()]

@@ -24,6 +24,7 @@ from pants.testutil.rule_runner import RuleRunner
 
 from e2e import clones
 
+from pants_lambda import zip_rules
 from pants_lambda.conftest import set_options
 from pants_lambda.function_rules import LambdaFunctionFieldSet
 from pants_lambda.layer_rules import LambdaLayerFieldSet
@@ -167,6 +168,21 @@ def test_golden_hashes_without_bytecode(rule_runner: RuleRunner) -> None:
     layer = package(rule_runner, Address("layers/shared", target_name="shared"))
     assert zip_listing(rule_runner, function)[2]["sha256"] == GOLDEN_FUNCTION_NO_BYTECODE_SHA256
     assert zip_listing(rule_runner, layer)[2]["sha256"] == GOLDEN_LAYER_NO_BYTECODE_SHA256
+
+
+def test_a_spec_too_large_for_the_environment_goes_in_a_file(
+    rule_runner: RuleRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The zip and compile steps get their spec in an environment variable, or, past the limit
+    # (a function with very many files), in a file: the same ZIP either way.
+    monkeypatch.setattr(zip_rules, "_SPEC_ENV_LIMIT", 0)
+    rule_runner.write_files(REPO)
+    rule_runner.chmod("layers/shared/bin/tool", 0o755)
+    function = package(rule_runner, Address("src/python/app", target_name="fn"))
+    layer = package(rule_runner, Address("layers/shared", target_name="shared"))
+    check_golden_compilers()
+    assert zip_listing(rule_runner, function)[2]["sha256"] == GOLDEN_FUNCTION_SHA256
+    assert zip_listing(rule_runner, layer)[2]["sha256"] == GOLDEN_LAYER_SHA256
 
 
 def test_function_without_layers_ships_everything_it_imports(rule_runner: RuleRunner) -> None:

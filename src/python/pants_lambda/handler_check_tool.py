@@ -71,12 +71,11 @@ def check(spec: dict) -> dict:
     return {"defines": defines(tree, spec["func"])}
 
 
-def main(spec_path: str) -> int:
-    with open(spec_path) as fp:
-        spec = json.load(fp)
-    print(json.dumps(check(spec)))
+def main(spec_json: str) -> int:
+    print(json.dumps(check(json.loads(spec_json))))
     return 0
 
 
 if __name__ == "__main__":
+    # The spec, {"file": ..., "func": ...}, is the argument itself: a few dozen bytes.
     sys.exit(main(sys.argv[1]))

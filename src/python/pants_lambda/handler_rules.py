@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from pants.backend.python.util_rules.faas import ResolvedPythonFaaSHandler
 from pants.engine.fs import (
-    CreateDigest,
     Digest,
     DigestContents,
     DigestSubset,
-    FileContent,
     MergeDigests,
     Paths,
     PathGlobs,
@@ -28,18 +26,16 @@ from pants.engine.target import InvalidFieldException
 from pants.source.source_root import SourceRoot, SourceRootRequest
 from pants.util.logging import LogLevel
 
-from pants_lambda import cache_first
+from pants_lambda import cache_first, scripts
 from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.closure_rules import LambdaClosure
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.target_types import LambdaFunctionHandlerField
-from pants_lambda.scripts import script_source
+from pants_lambda.scripts import Script, ScriptRequest
 
 logger = logging.getLogger(__name__)
 
 _TOOL = "__lambda_handler_check.py"
-_SPEC = "__lambda_handler_check.json"
-_TOOL_SOURCE = script_source("handler_check_tool.py")
 
 
 @dataclass(frozen=True)
@@ -167,23 +163,15 @@ async def check_handler_function(
         return
     spec = {"file": module_file, "func": handler.func}
     tool, sources = await MultiGet(
-        Get(
-            Digest,
-            CreateDigest(
-                [
-                    FileContent(_TOOL, _TOOL_SOURCE),
-                    FileContent(_SPEC, json.dumps(spec, sort_keys=True).encode()),
-                ]
-            ),
-        ),
+        Get(Script, ScriptRequest("handler_check_tool.py", _TOOL)),
         Get(Digest, DigestSubset(closure.python_files.digest, PathGlobs([module_file]))),
     )
     result = await Get(
         ProcessResult,
         CacheFirstProcess(
             Process(
-                argv=(interpreter.path, "-I", "-S", _TOOL, _SPEC),
-                input_digest=await Get(Digest, MergeDigests([tool, sources])),
+                argv=(interpreter.path, "-I", "-S", _TOOL, json.dumps(spec, sort_keys=True)),
+                input_digest=await Get(Digest, MergeDigests([tool.digest, sources])),
                 # The exact interpreter version is part of the key: a new patch release checks again.
                 env={"LAMBDA_PYTHON_VERSION": interpreter.version},
                 description=f"Check the handler of {field.address} with CPython {interpreter.version}",
@@ -212,4 +200,4 @@ async def check_handler_function(
 
 
 def rules():
-    return [*collect_rules(), *cache_first.rules()]
+    return [*collect_rules(), *cache_first.rules(), *scripts.rules()]

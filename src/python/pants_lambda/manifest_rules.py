@@ -19,13 +19,12 @@ from pants_lambda.function_rules import (
     BuiltLambdaFunction,
     LambdaFunctionFieldSet,
 )
-from pants_lambda.layer_rules import BuiltLambdaLayer
+from pants_lambda.layer_rules import BuiltLambdaLayer, LambdaLayerFieldSet
 from pants_lambda.manifest_target_types import (
     LambdaManifestFunctionsField,
     LambdaManifestModuleField,
     LambdaManifestOutputPathField,
 )
-from pants_lambda.zip_rules import described_zip
 
 # What every artifact's entry holds, on top of its kind's own fields.
 _ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size", "upload")
@@ -122,9 +121,18 @@ async def package_lambda_manifest(
         ),
     }
     manifest_path = field_set.output_path.value_or_default(file_ending="json")
-    artifacts: list[BuiltLambdaFunction | BuiltLambdaLayer] = [*functions, *layers.values()]
-    # Each ZIP with its JSON: cheap digest operations, one after the other.
-    described = [await described_zip(a.zip, a.description()) for a in artifacts]
+    # Each ZIP with its JSON: the packages `package` builds for the targets themselves.
+    layer_targets = await Get(Targets, Addresses(sorted(layers)))
+    packages = await MultiGet(
+        *(
+            Get(BuiltPackage, LambdaFunctionFieldSet, LambdaFunctionFieldSet.create(tgt))
+            for tgt in targets
+        ),
+        *(
+            Get(BuiltPackage, LambdaLayerFieldSet, LambdaLayerFieldSet.create(tgt))
+            for tgt in layer_targets
+        ),
+    )
     manifest_digest = await Get(
         Digest,
         CreateDigest(
@@ -137,7 +145,9 @@ async def package_lambda_manifest(
     )
     # The manifest ships with every ZIP it lists, so packaging it alone never leaves Terraform
     # pointing at a missing file.
-    digest = await Get(Digest, MergeDigests([manifest_digest, *described]))
+    digest = await Get(
+        Digest, MergeDigests([manifest_digest, *(package.digest for package in packages)])
+    )
     return BuiltPackage(
         digest,
         (

@@ -13,6 +13,7 @@ are one removable unit: once Pants runs a pex that locks wheels for every Lambda
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -69,8 +70,12 @@ def resolve_interpreter_constraints(
     )
 
 
+@functools.lru_cache(maxsize=None)
 def admitted_runtimes(interpreter_constraints: InterpreterConstraints) -> tuple[str, ...]:
-    """The runtimes that need a Lambda platform lockfile and that the constraints admit."""
+    """The runtimes that need a Lambda platform lockfile and that the constraints admit.
+
+    Remembered: dependency inference asks for every Lambda target, and each answer parses the
+    constraints."""
     universe = [f"{r.python_version[0]}.{r.python_version[1]}" for r in RUNTIMES.values()]
     try:
         admitted = set(interpreter_constraints.partition_into_major_minor_versions(universe))

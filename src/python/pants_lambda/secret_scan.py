@@ -124,13 +124,13 @@ class SecretScanner:
 
     site_packages: Digest
 
-    def process_fields(self) -> dict:
-        """What the zip step's Process needs to import detect-secrets: a symlinked folder, so
-        that no sandbox copies its files."""
-        return dict(
-            env={"PYTHONPATH": SITE_PACKAGES},
-            immutable_input_digests={SITE_PACKAGES: self.site_packages},
-        )
+    # What the zip step's Process needs to import detect-secrets: a symlinked folder, so that no
+    # sandbox copies its files.
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": SITE_PACKAGES}
+
+    def immutable_input_digests(self) -> dict[str, Digest]:
+        return {SITE_PACKAGES: self.site_packages}
 
 
 SITE_PACKAGES = "__detect_secrets"

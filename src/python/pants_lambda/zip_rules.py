@@ -29,18 +29,18 @@ from pants.engine.target import InvalidTargetException
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from pants_lambda import cache_first, zip_tool
+from pants_lambda import cache_first, scripts, zip_tool
 from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
-from pants_lambda.scripts import script_source
+from pants_lambda.scripts import Script, ScriptRequest
 from pants_lambda.secret_scan import DETECTORS, SecretScanner, SecretScannerRequest
 
 _TOOL = "__lambda_zip_tool.py"
 _SPEC = "__lambda_zip_spec.json"
 _ENTRIES = "__lambda_zip_entries.txt"
 _BYTECODE = "__lambda_bytecode"
-# The tool runs in the sandbox as a script; its source is part of every zip Process' cache key.
-_TOOL_SOURCE = script_source("zip_tool.py")
+# A spec up to this size goes in the environment (Linux caps one variable at 128 KiB).
+_SPEC_ENV_LIMIT = 100_000
 
 
 class ZipToolError(Exception):
@@ -143,21 +143,28 @@ async def described_zip(built: BuiltLambdaZip, description: dict[str, object]) -
     return await Get(Digest, MergeDigests([built.digest, described]))
 
 
-async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> Digest:
-    """The zip tool, its spec and each source's files under `__in/<index>`."""
+@dataclass(frozen=True)
+class _ToolInputs:
+    digest: Digest  # The zip tool, and each source's files under `__in/<index>`.
+    args: tuple[str, ...]  # After the tool's own arguments: the spec's file, if it has one.
+    env: FrozenDict[str, str]  # Or the spec itself.
+
+
+async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> _ToolInputs:
+    """The zip tool with its inputs. The spec goes in an environment variable, so that no digest
+    is made from content per artifact (Pants 2.17 hashes every `CreateDigest` alike, so each one
+    makes the next slower to request), unless it is too large for one (Linux takes 128 KiB)."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    tool = await Get(Script, ScriptRequest("zip_tool.py", _TOOL))
     inputs = await MultiGet(
-        Get(
-            Digest,
-            CreateDigest(
-                [
-                    FileContent(_TOOL, _TOOL_SOURCE),
-                    FileContent(_SPEC, json.dumps(spec, indent=1, sort_keys=True).encode()),
-                ]
-            ),
-        ),
-        *(Get(Digest, AddPrefix(source.digest, f"__in/{i}")) for i, source in enumerate(sources)),
+        Get(Digest, AddPrefix(source.digest, f"__in/{i}")) for i, source in enumerate(sources)
     )
-    return await Get(Digest, MergeDigests(inputs))
+    if len(text.encode()) <= _SPEC_ENV_LIMIT:
+        digest = await Get(Digest, MergeDigests([tool.digest, *inputs]))
+        return _ToolInputs(digest, (), FrozenDict({zip_tool.SPEC_ENV: text}))
+    spec_file = await Get(Digest, CreateDigest([FileContent(_SPEC, text.encode())]))
+    digest = await Get(Digest, MergeDigests([tool.digest, spec_file, *inputs]))
+    return _ToolInputs(digest, (_SPEC,), FrozenDict())
 
 
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
@@ -178,23 +185,25 @@ async def build_lambda_zip(
             else {}
         ),
     }
-    input_digest = await _tool_inputs(spec, request.sources)
-    fields = dict(
-        input_digest=input_digest,
-        output_files=(request.zip_path, _ENTRIES),
-        description=request.description,
-        level=LogLevel.DEBUG,
-    )
+    inputs = await _tool_inputs(spec, request.sources)
+    env = dict(inputs.env)
+    immutable_input_digests = {}
     if scan:
         scanner = await Get(SecretScanner, SecretScannerRequest())
-        fields.update(scanner.process_fields())
+        env.update(scanner.env())
+        immutable_input_digests.update(scanner.immutable_input_digests())
     result = await Get(
         FallibleProcessResult,
         CacheFirstProcess(
             Process(
-                argv=(python.path, _TOOL, _SPEC),
+                argv=(python.path, _TOOL, *inputs.args),
+                input_digest=inputs.digest,
+                env=env,
+                immutable_input_digests=immutable_input_digests,
+                output_files=(request.zip_path, _ENTRIES),
                 append_only_caches=python.APPEND_ONLY_CACHES,
-                **fields,
+                description=request.description,
+                level=LogLevel.DEBUG,
             )
         ),
     )
@@ -266,15 +275,20 @@ async def compile_lambda_bytecode(request: CompileLambdaBytecodeRequest) -> Comp
         "mount": request.mount,
         "sources": [source.spec(i) for i, source in enumerate(request.sources)],
     }
+    inputs = await _tool_inputs(spec, request.sources)
     result = await Get(
         FallibleProcessResult,
         CacheFirstProcess(
             Process(
                 # Not `-I`: it would ignore PYTHONHASHSEED, and CPython before 3.12 orders the
                 # frozensets it writes by their hashes.
-                argv=(interpreter.path, "-S", "-s", _TOOL, "--compile", _SPEC),
-                input_digest=await _tool_inputs(spec, request.sources),
-                env={"PYTHONHASHSEED": "0", "LAMBDA_PYTHON_VERSION": interpreter.version},
+                argv=(interpreter.path, "-S", "-s", _TOOL, "--compile", *inputs.args),
+                input_digest=inputs.digest,
+                env={
+                    **inputs.env,
+                    "PYTHONHASHSEED": "0",
+                    "LAMBDA_PYTHON_VERSION": interpreter.version,
+                },
                 output_directories=(_BYTECODE,),
                 description=f"Compile the bytecode of {request.address} "
                 f"({', '.join(source.label for source in request.sources)}) with CPython "
@@ -361,4 +375,4 @@ async def add_bytecode(
 
 
 def rules():
-    return [*collect_rules(), *cache_first.rules()]
+    return [*collect_rules(), *cache_first.rules(), *scripts.rules()]

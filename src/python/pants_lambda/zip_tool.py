@@ -1,7 +1,8 @@
 """Writes a byte-reproducible Lambda ZIP and the list of its entries, and compiles its bytecode.
 
 This file runs as a script inside a Pants sandbox (see `zip_rules.py`), so it uses the standard
-library only. It reads one JSON spec:
+library only. It reads one JSON spec, from the environment variable `LAMBDA_ZIP_SPEC`, or
+from the file named by its last argument when one is given (a spec too large for the environment):
 
     {"output": "a/b.zip", "entries_output": "list.txt",
      "sources": [{"dir": "in/0", "label": "its first-party sources", "prefix": "python/",
@@ -18,7 +19,7 @@ detect-secrets' `spec["detectors"]` find (imported only then: that spec runs in 
 `[detect-secrets]` tool's PEX). A finding not in `spec["allow_secrets"]` is an error naming the
 path in the ZIP and what it is, never the secret itself.
 
-`--compile SPEC` runs on a CPython of the Lambda runtime instead (with a fixed PYTHONHASHSEED):
+`--compile [SPEC]` runs on a CPython of the Lambda runtime instead (with a fixed PYTHONHASHSEED):
 for each `.py` file of the sources marked `"compile": "strict"` or `"lenient"` (but the paths in
 their `"no_compile"`: resources), it writes the
 bytecode that CPython's import system looks for, `<dir>/__pycache__/<name>.<cache tag>.pyc`
@@ -45,6 +46,7 @@ COMPRESSION_LEVEL = 9
 
 # The exit code for inputs that cannot make a valid ZIP (the target's fault, not the tool's).
 SPEC_ERROR_EXIT_CODE = 2
+SPEC_ENV = "LAMBDA_ZIP_SPEC"
 
 
 class ZipSpecError(Exception):
@@ -291,9 +293,12 @@ def write_zip(output: str, entries: dict[str, str]) -> dict[str, tuple[str, int]
     return listing
 
 
-def main(spec_path: str, compile_only: bool = False) -> int:
-    with open(spec_path) as fp:
-        spec = json.load(fp)
+def main(spec_path: str | None, compile_only: bool = False) -> int:
+    if spec_path is None:
+        spec = json.loads(os.environ[SPEC_ENV])
+    else:
+        with open(spec_path) as fp:
+            spec = json.load(fp)
     if compile_only:
         try:
             compile_bytecode(spec)
@@ -315,6 +320,6 @@ def main(spec_path: str, compile_only: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--compile":
-        sys.exit(main(sys.argv[2], compile_only=True))
-    sys.exit(main(sys.argv[1]))
+    compile_only = sys.argv[1:2] == ["--compile"]
+    arguments = sys.argv[2:] if compile_only else sys.argv[1:]
+    sys.exit(main(arguments[0] if arguments else None, compile_only=compile_only))

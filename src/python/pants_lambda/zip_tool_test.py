@@ -37,8 +37,9 @@ def make_tree(root: Path, mtime: int, umask: int) -> None:
         os.umask(old)
 
 
-def build(root: Path) -> tuple[bytes, str]:
-    """The ZIP's bytes and the tool's list of its entries."""
+def build(root: Path, spec_in_env: bool = False) -> tuple[bytes, str]:
+    """The ZIP's bytes and the tool's list of its entries; the spec in a file, or in the
+    environment as the zip step passes it."""
     spec = {
         "output": "out/x.zip",
         "entries_output": "entries.txt",
@@ -51,7 +52,14 @@ def build(root: Path) -> tuple[bytes, str]:
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        assert zip_tool.main("spec.json") == 0
+        if spec_in_env:
+            os.environ[zip_tool.SPEC_ENV] = json.dumps(spec)
+            try:
+                assert zip_tool.main(None) == 0
+            finally:
+                del os.environ[zip_tool.SPEC_ENV]
+        else:
+            assert zip_tool.main("spec.json") == 0
     finally:
         os.chdir(cwd)
     return (root / "out/x.zip").read_bytes(), (root / "entries.txt").read_text()
@@ -64,6 +72,12 @@ def test_same_inputs_same_bytes_whatever_mtime_and_umask(tmp_path: Path) -> None
     zip_b, entries_b = build(tmp_path / "b")
     assert zip_a == zip_b
     assert entries_a == entries_b
+
+
+def test_the_spec_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    make_tree(tmp_path / "a", mtime=1_000_000_000, umask=0o022)
+    make_tree(tmp_path / "b", mtime=1_000_000_000, umask=0o022)
+    assert build(tmp_path / "a", spec_in_env=True) == build(tmp_path / "b")
 
 
 def test_same_bytes_when_built_on_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -319,10 +319,9 @@ async def build_lambda_function(
             [
                 *closure.python_files.files,
                 *(path for path in installed.files if not path.startswith("bin/")),
-                *layer_files,
                 *closure.files.files,
             ]
-        ),
+        ).union(*(layer.shipped_modules for layer in layers)),
         (runtime,),
     )
     # Only the files the ZIP ships are the zip step's input: an edit to a file a layer provides

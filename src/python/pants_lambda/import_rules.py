@@ -221,6 +221,12 @@ class ShippedModules:
                 modules.add(".".join([*dirs, stem]) if stem != "__init__" else ".".join(dirs))
         return cls(frozenset(modules - {""}), frozenset(folders))
 
+    def union(self, *others: ShippedModules) -> ShippedModules:
+        return ShippedModules(
+            self.modules.union(*(o.modules for o in others)),
+            self.folders.union(*(o.folders for o in others)),
+        )
+
     def provide(self, module: str) -> bool:
         """`import a.b.c` and `from a.b import c`: a module or folder `a.b.c`, or a name of the
         module `a.b`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pants.backend.python.subsystems.setup import PythonSetup
@@ -98,7 +99,8 @@ class BuiltLambdaLayer:
             "upload": self.upload,
         }
 
-    @property
+    # Computed once a run: every function using the layer asks (the layer's value is shared).
+    @functools.cached_property
     def python_files(self) -> frozenset[str]:
         """Paths it puts on `sys.path` (under /opt/python), as a function would ship them."""
         return frozenset(
@@ -106,6 +108,11 @@ class BuiltLambdaLayer:
             for entry in self.zip.entries
             if entry.startswith(PYTHON_PREFIX)
         )
+
+    @functools.cached_property
+    def shipped_modules(self) -> ShippedModules:
+        """What its functions can import from it."""
+        return ShippedModules.of(self.python_files)
 
 
 @rule(desc="Build a Lambda layer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -102,7 +103,7 @@ class BuiltLambdaZip:
         """What Terraform's filebase64sha256() returns for the ZIP."""
         return base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
 
-    @property
+    @functools.cached_property  # Once a run: a layer's is asked by each of its functions.
     def unzipped_size(self) -> int:
         return sum(size for _, size in self.entries.values())
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior, RunRequest
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import AddPrefix, Digest, MergeDigests
 from pants.engine.platform import Platform
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidFieldException, WrappedTarget, WrappedTargetRequest
@@ -31,11 +31,11 @@ from pants_lambda.target_types import (
     LambdaFunctionLayersField,
     LambdaRuntimeField,
 )
-from pants_lambda.scripts import script_source
+from pants_lambda import scripts
+from pants_lambda.scripts import Script, ScriptRequest
 
 _RUNNER = "__lambda_runner.py"
 _RUNTIME_PACKAGES = "__lambda_runtime_packages"
-_RUNNER_SOURCE = script_source("lambda_runner.py")
 
 # The Lambda architecture each machine can run.
 _NATIVE_ARCHITECTURE = {
@@ -99,7 +99,7 @@ async def run_lambda_function(
     )
     interpreter = await _runtime_interpreter(field_set, runtime)
     runner, runtime_packages = await MultiGet(
-        Get(Digest, CreateDigest([FileContent(_RUNNER, _RUNNER_SOURCE)])),
+        Get(Script, ScriptRequest("lambda_runner.py", _RUNNER)),
         Get(InstalledRuntimePackages, RuntimePackagesRequest(runtime, architecture)),
     )
     runtime_dir = await Get(Digest, AddPrefix(runtime_packages.digest, _RUNTIME_PACKAGES))
@@ -107,7 +107,7 @@ async def run_lambda_function(
         Digest,
         MergeDigests(
             [
-                runner,
+                runner.digest,
                 runtime_dir,
                 function.zip.digest,
                 *(layer.zip.digest for layer in function.layers),
@@ -134,4 +134,4 @@ async def run_lambda_function(
 
 
 def rules():
-    return [*collect_rules(), *LambdaFunctionRunFieldSet.rules()]
+    return [*collect_rules(), *LambdaFunctionRunFieldSet.rules(), *scripts.rules()]

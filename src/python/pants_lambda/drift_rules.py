@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess
-from pants.core.goals.package import BuiltPackage
+from pants.core.goals.package import BuiltPackage, EnvironmentAwarePackageRequest
 from pants.engine.console import Console
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import (
@@ -131,7 +131,7 @@ async def lambda_drift(
         )
         return LambdaDrift(exit_code=2)
     packages = await MultiGet(
-        Get(BuiltPackage, LambdaManifestFieldSet, field_set) for field_set in field_sets
+        Get(BuiltPackage, EnvironmentAwarePackageRequest(field_set)) for field_set in field_sets
     )
     manifests = await MultiGet(
         Get(DigestContents, DigestSubset(package.digest, PathGlobs([package.artifacts[0].relpath])))

@@ -10,8 +10,9 @@ from e2e.clones import Clone, make_clone, served_by_pantsd
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Clone:
-    """The repository copied once and packaged with `./pants package ::` from empty caches."""
-    clone = make_clone(tmp_path_factory.mktemp("clone-a"))
+    """The repository copied once and packaged with `./pants package ::`, on the caches the test
+    run's clones share (what a build from empty caches gives is `package_test`'s other clone)."""
+    clone = make_clone(tmp_path_factory.mktemp("clone-a"), shared_caches=True)
     clone.pants("package", "::")
     return clone
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from e2e import moto
-from e2e.clones import Clone, lambda_outputs, make_clone, stop_process_group
+from e2e.clones import Clone, lambda_outputs, make_clone, served_by_pantsd, stop_process_group
 from e2e.incremental_test import git
 from e2e.terraform_test import MODULES, Workspace
 
@@ -68,10 +69,21 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return moto.install(tmp_path_factory.mktemp("moto") / "venv")
 
 
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
+    """One copy of the repository, committed as `main`, served by a pantsd of its own for both
+    tests: each leaves its work tree as it found it, on `main`."""
+    copy = make_clone(tmp_path_factory.mktemp("drift") / "clone", shared_caches=True)
+    git(copy, "init", "-q", "-b", "main")
+    git(copy, "add", "-A")
+    git(copy, "commit", "-q", "-m", "A")
+    with served_by_pantsd(copy) as served:
+        yield served
+
+
 def test_drift_after_deploy_edit_update_delete_and_outage(
-    python: Path, tmp_path: Path, with_pantsd
+    python: Path, tmp_path: Path, clone: Clone
 ) -> None:
-    clone = with_pantsd(make_clone(tmp_path / "clone", shared_caches=True))
     clone.pants("package", "infrastructure::")
     with moto.moto_server(python, tmp_path / "moto.log") as (endpoint, server):
         boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
@@ -124,11 +136,7 @@ def test_drift_after_deploy_edit_update_delete_and_outage(
         assert "Traceback" not in stderr
 
 
-def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, with_pantsd) -> None:
-    clone = with_pantsd(make_clone(tmp_path / "clone", shared_caches=True))
-    git(clone, "init", "-q", "-b", "main")
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", "A")
+def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, clone: Clone) -> None:
     clone.pants("package", "::")
     built_a = lambda_outputs(clone.root)
     spaces = {m: Workspace(clone, m, tmp_path / f"tf-{m}") for m in MODULES}
@@ -171,5 +179,6 @@ def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, with_p
         boto3_script(python, "deploy", endpoint, str(clone.root), PREFIX)
         git(clone, "checkout", "-q", "HEAD~1")
         code, statuses, _ = drift(clone, endpoint)
+    git(clone, "checkout", "-q", "main")
     assert code == 1
     assert drifted(statuses) == {**SHIP_TEXT, "billing/function/payments": "changed"}

@@ -35,7 +35,9 @@ def git(clone: Clone, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
-    clone = make_clone(tmp_path_factory.mktemp("incremental"))
+    """The repository committed and packaged, on the caches the test run's clones share: each
+    edit below is this test's own (a line naming it), so no other clone has built it."""
+    clone = make_clone(tmp_path_factory.mktemp("incremental"), shared_caches=True)
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "fixture")
@@ -44,11 +46,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
 
 
 @pytest.fixture(scope="module")
-def lister(repo: Clone) -> Iterator[Clone]:
-    """The same copy through a pantsd, for `list`: what `--changed-since` selects does not depend
-    on a fresh Pants process, whose start-up every `package` below pays."""
-    with served_by_pantsd(repo) as served:
-        yield served
+def served(repo: Clone) -> Iterator[Clone]:
+    """The same copy through a pantsd, for `list` and the `package` runs after an edit: what runs
+    again and what `--changed-since` selects do not depend on a fresh Pants process (the no-op
+    test runs one, as CI does)."""
+    with served_by_pantsd(repo) as clone:
+        yield clone
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +102,12 @@ def test_noop_rebuild_runs_nothing(repo: Clone, committed: dict[str, bytes]) -> 
 
 
 def test_shared_file_change_rebuilds_only_its_importers(
-    repo: Clone, committed: dict[str, bytes], lister: Clone
+    repo: Clone, committed: dict[str, bytes], served: Clone
 ) -> None:
     edit(repo, "src/python/shared/text.py")
     try:
-        assert selected(lister) == TEXT_SELECTED | {ACCESS, BILLING}
-        stats = counters(repo.pants("--stats-log", "package", "::"))
+        assert selected(served) == TEXT_SELECTED | {ACCESS, BILLING}
+        stats = counters(served.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != committed[name]} == TEXT_SHIPPERS
         # For each artifact shipping the file, the compile step of its first-party code (one per
@@ -120,12 +123,12 @@ def test_shared_file_change_rebuilds_only_its_importers(
 
 
 def test_handler_change_selects_and_rebuilds_one_function(
-    repo: Clone, committed: dict[str, bytes], lister: Clone
+    repo: Clone, committed: dict[str, bytes], served: Clone
 ) -> None:
     edit(repo, "src/python/billing/payments/handler.py")
     try:
-        assert selected(lister) == {"payments", BILLING}
-        stats = counters(repo.pants("--stats-log", "package", "::"))
+        assert selected(served) == {"payments", BILLING}
+        stats = counters(served.pants("--stats-log", "package", "::"))
         after = zips(repo)
         assert {name for name in after if after[name] != committed[name]} == {"payments"}
         # Its handler check and its compile step on CPython 3.12, and its zip step.
@@ -134,12 +137,12 @@ def test_handler_change_selects_and_rebuilds_one_function(
         git(repo, "checkout", "--", ".")
 
 
-def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone, lister: Clone) -> None:
+def test_layer_file_change_selects_the_layer_and_its_users(repo: Clone, served: Clone) -> None:
     edit(repo, "src/python/shared/db.py")
     try:
         # The layer holding db.py, and the functions importing it: their ZIPs do not change
         # (db.py comes from the layer) but they deploy against a new layer version.
-        assert selected(lister) == {"shared", "profiles", "invoices", "refunds", ACCESS, BILLING}
+        assert selected(served) == {"shared", "profiles", "invoices", "refunds", ACCESS, BILLING}
     finally:
         git(repo, "checkout", "--", ".")
 
@@ -171,7 +174,7 @@ def locked_versions(lockfile: Path) -> dict[str, str]:
 
 
 def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
-    repo: Clone, committed: dict[str, bytes], lister: Clone
+    repo: Clone, committed: dict[str, bytes], served: Clone
 ) -> None:
     before = committed
     lockfile = repo.root / "3rdparty/python/lambda.lock"
@@ -198,7 +201,7 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
         assert "pyyaml" in changed
         # Pants selects everything that depends on a requirement of the changed resolve,
         # including the functions whose layers do (`layers` counts as a dependency).
-        assert selected(lister) == {
+        assert selected(served) == {
             "deps",
             "deps-arm64",
             "pydantic-py313",
@@ -217,7 +220,7 @@ def test_lockfile_change_rebuilds_only_artifacts_with_a_changed_distribution(
             ACCESS,
             BILLING,
         }
-        stats = counters(repo.pants("--stats-log", "package", "::"))
+        stats = counters(served.pants("--stats-log", "package", "::"))
         after = zips(repo)
 
         def ships_changed(name: str) -> bool:

@@ -290,6 +290,7 @@ def test_terraform_hashes_describe_the_zip(packaged: Clone) -> None:
 def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
     packaged: Clone, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    # Empty caches of its own: every process runs here, none is served from another build.
     clone = make_clone(tmp_path_factory.mktemp("a-much-longer-path") / "nested")
     rng = random.Random(7)
     for path in clone.root.rglob("*"):
@@ -307,9 +308,9 @@ def test_same_bytes_from_another_clone_path_umask_clock_and_hash_seed(
 
 
 def test_conflicting_versions_fail_without_writing_anything(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, with_pantsd
 ) -> None:
-    clone = make_clone(tmp_path_factory.mktemp("conflict"), shared_caches=True)
+    clone = with_pantsd(make_clone(tmp_path_factory.mktemp("conflict"), shared_caches=True))
     (clone.root / "src/python/legacy").mkdir(parents=True)
     (clone.root / "src/python/legacy/handler.py").write_text(
         "import requests\n\ndef handler(event, context):\n    return requests.__version__\n"

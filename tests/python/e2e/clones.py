@@ -75,9 +75,13 @@ class Clone:
         """What the launcher gets from the test's environment, plus `extra_env`."""
         env = {
             key: os.environ[key]
-            for key in ("HOME", "PATH", "PYENV_ROOT", "XDG_CACHE_HOME", "PANTS_CA_CERTS_PATH")
+            for key in ("HOME", "PATH", "PYENV_ROOT", "PANTS_CA_CERTS_PATH")
             if key in os.environ
         }
+        # The launcher's cache stays the test run's even where `extra_env` gives another HOME:
+        # else it would install Pants again under that HOME, at another path, which is part of
+        # the keys of the processes Pants runs on its own interpreter.
+        env["XDG_CACHE_HOME"] = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         env.update(extra_env or {})
         return env
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -34,24 +35,24 @@ def git(clone: Clone, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Clone:
-    """The repository committed and packaged, on the caches the test run's clones share: each
-    edit below is this test's own (a line naming it), so no other clone has built it."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
+    """The repository committed and packaged, on the caches the test run's clones share (each
+    edit below is this test's own, a line naming it, so no other clone has built it), through a
+    pantsd: what runs again after an edit, and what `--changed-since` selects, do not depend on a
+    fresh Pants process."""
     clone = make_clone(tmp_path_factory.mktemp("incremental"), shared_caches=True)
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "fixture")
-    clone.pants("package", "::")
-    return clone
+    with served_by_pantsd(clone) as served:
+        served.pants("package", "::")
+        yield served
 
 
 @pytest.fixture(scope="module")
-def served(repo: Clone) -> Iterator[Clone]:
-    """The same copy through a pantsd, for `list` and the `package` runs after an edit: what runs
-    again and what `--changed-since` selects do not depend on a fresh Pants process (the no-op
-    test runs one, as CI does)."""
-    with served_by_pantsd(repo) as clone:
-        yield clone
+def repo(served: Clone) -> Clone:
+    """The same copy, each run a fresh Pants process, as CI runs it."""
+    return dataclasses.replace(served, daemon=False)
 
 
 @pytest.fixture(scope="module")

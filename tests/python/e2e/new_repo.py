@@ -47,6 +47,11 @@ def new_repository(
     for relpath, content in files.items():
         (root / relpath).parent.mkdir(parents=True, exist_ok=True)
         (root / relpath).write_text(content)
+    return repository(root, caches)
+
+
+def repository(root: Path, caches: Path) -> Clone:
+    """The repository at `root`, run with `caches`."""
     if caches == shared_caches_dir():
         # Pants' per-run state stays the repository's own.
         return Clone(root, caches, workdir=root.parent / f"{root.name}.workdir")

@@ -2,8 +2,8 @@
 
 Corporate laptops and CI runners often carry a machine-wide pip configuration. Pants' cache keys
 do not cover it, so if pip read it, two machines would write different bytes under one key. The
-test gives the machine a hostile one and builds a new repository (the README's recipe) twice from
-empty caches, once with every pip configuration file empty and once with the hostile one:
+test gives the machine a hostile one and builds a new repository (the README's recipe) twice, once
+with every pip configuration file empty and once, from empty caches, with the hostile one:
 
 - a constraint file with a constraint-only entry (which makes pip's legacy resolver fail
   `pex --lock` builds, pypa/pip#9283) and a cap below the newest `six`;
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from e2e import new_repo
-from e2e.clones import Clone
+from e2e.clones import shared_caches_dir
 from e2e.wheels import write_wheel
 
 FILES = {
@@ -140,7 +140,10 @@ def build(repo_root: Path, caches: Path, machine: Path, pip_conf: str) -> dict[s
 
 def test_a_hostile_pip_configuration_changes_nothing(tmp_path: Path) -> None:
     repo_root = tmp_path / "their-repo"
-    clean_caches, hostile_caches = tmp_path / "clean-caches", tmp_path / "hostile-caches"
+    # The clean machine's build is the reference, on the caches the test run's clones share
+    # (nothing of this repository is in them: its path is in the keys). The hostile machine's
+    # build starts from empty caches, so that pip resolves and installs everything there.
+    clean_caches, hostile_caches = shared_caches_dir(), tmp_path / "hostile-caches"
     clean = build(repo_root, clean_caches, tmp_path / "clean", clean_pip_conf())
     hostile_conf = hostile_pip_conf(tmp_path / "pip-files")
     hostile = build(repo_root, hostile_caches, tmp_path / "hostile", hostile_conf)
@@ -158,7 +161,7 @@ def test_a_hostile_pip_configuration_changes_nothing(tmp_path: Path) -> None:
     # Same cache keys: the hostile machine's build, on the clean build's caches, runs no process
     # that Pants caches (only its per-restart probes: plugin locations, interpreters, bash).
     wrapper, env = machine_with(hostile_conf, tmp_path / "hostile-again")
-    again = Clone(repo_root, clean_caches).pants(
+    again = new_repo.repository(repo_root, clean_caches).pants(
         "-ldebug", "package", "::", wrapper=wrapper, extra_env=env
     )
     spawned = re.findall(

@@ -14,11 +14,12 @@ import re
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from e2e import new_repo
-from e2e.clones import interpreter_for, shared_caches_dir
+from e2e.clones import Clone, interpreter_for, served_by_pantsd, shared_caches_dir
 
 FILES = {
     "3rdparty/python/BUILD": 'python_requirements(name="reqs")\n',
@@ -81,10 +82,17 @@ def dist_info(names: list[str], project: str) -> list[str]:
     return sorted({n.split("/")[1].lower() for n in names if re.match(pattern, n.lower())})
 
 
-def test_pants_defaults_and_the_two_layer_architecture(
-    tmp_path: Path, caches: Path, with_pantsd
-) -> None:
-    repo = with_pantsd(new_repo.new_repository(tmp_path / "their-repo", caches, FILES))
+@pytest.fixture(scope="module")
+def their_repo(tmp_path_factory: pytest.TempPathFactory, caches: Path) -> Iterator[Clone]:
+    """The new repository with Pants' defaults (no resolves), through a pantsd of its own; the
+    constraints test adds its files to it once the defaults test has packaged `::`."""
+    root = tmp_path_factory.mktemp("defaults") / "their-repo"
+    with served_by_pantsd(new_repo.new_repository(root, caches, FILES)) as repo:
+        yield repo
+
+
+def test_pants_defaults_and_the_two_layer_architecture(tmp_path: Path, their_repo: Clone) -> None:
+    repo = their_repo
     result = repo.pants("package", "::")
     assert "Handler: orders.handler.handler" in result.stderr
     assert "count twice" not in result.stderr
@@ -138,25 +146,21 @@ def test_pants_defaults_and_the_two_layer_architecture(
     assert json.loads(ran.stdout) == {"yaml": "b: 2\n", "libyaml": True}
 
 
-def test_a_constraints_file_decides_every_version(
-    tmp_path: Path, caches: Path, with_pantsd
-) -> None:
-    repo = new_repo.new_repository(
-        tmp_path / "their-repo",
-        caches,
-        {
-            **FILES,
-            "constraints.txt": "# What the whole repository uses.\nPyYAML==6.0.2\n",
-            # A function wanting another PyYAML than the one its layer ships.
-            "legacy/BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.1"])\n'
-            'python_sources(name="src", dependencies=[":yaml"])\n'
-            'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.11",\n'
-            '                layers=["layers/deps"])\n',
-            "legacy/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
-            "    return yaml.__version__\n",
-        },
-    )
-    repo = with_pantsd(repo)
+def test_a_constraints_file_decides_every_version(their_repo: Clone) -> None:
+    repo = their_repo
+    added = {
+        "constraints.txt": "# What the whole repository uses.\nPyYAML==6.0.2\n",
+        # A function wanting another PyYAML than the one its layer ships.
+        "legacy/BUILD": 'python_requirement(name="yaml", requirements=["PyYAML==6.0.1"])\n'
+        'python_sources(name="src", dependencies=[":yaml"])\n'
+        'lambda_function(name="fn", handler="handler.py:handler", runtime="python3.11",\n'
+        '                layers=["layers/deps"])\n',
+        "legacy/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
+        "    return yaml.__version__\n",
+    }
+    for relpath, content in added.items():
+        (repo.root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (repo.root / relpath).write_text(content)
     constraints = "--python-requirement-constraints=constraints.txt"
     repo.pants(constraints, "package", "layers/deps")
     deps = zip_names(repo.root / "dist/layers.deps/deps.zip")

@@ -102,8 +102,11 @@ def test_build_succeeds_locally_when_the_cache_server_dies(
 ) -> None:
     reference, _, _ = writer
     clone = make_clone(tmp_path)
-    # One function that resolves, installs, compiles and zips, from empty local caches: every
-    # kind of process meets the dead server, in a fraction of the whole build's time.
+    # One function that resolves, installs, compiles and zips, from an empty local store: every
+    # kind of process runs and meets the dead server, in a fraction of the whole build's time.
+    # Clone A's named caches (pex's downloads and interpreters) spare it PyPI, not any process.
+    clone.caches.mkdir()
+    (clone.caches / "named_caches").symlink_to(reference.caches / "named_caches")
     results: list[subprocess.CompletedProcess] = []
     with buildgrid_server(tmp_path / "buildgrid") as server:
         if when == "before the build":

@@ -48,6 +48,13 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Writes each `relpath -> text` of `files` under `root`, making folders as needed."""
+    for relpath, content in files.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(content)
+
+
 @dataclass(frozen=True)
 class Clone:
     root: Path

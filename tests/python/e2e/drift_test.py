@@ -16,7 +16,7 @@ import pytest
 
 from e2e import moto
 from e2e.clones import Clone, lambda_outputs, make_clone, served_by_pantsd, stop_process_group
-from e2e.incremental_test import git
+from e2e.incremental_test import commit_all, git
 from e2e.terraform_test import MODULES, Workspace
 
 PREFIX = "test-"
@@ -74,9 +74,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     """One copy of the repository, committed as `main`, served by a pantsd of its own for both
     tests: each leaves its work tree as it found it, on `main`."""
     copy = make_clone(tmp_path_factory.mktemp("drift") / "clone", shared_caches=True)
-    git(copy, "init", "-q", "-b", "main")
-    git(copy, "add", "-A")
-    git(copy, "commit", "-q", "-m", "A")
+    commit_all(copy, "A")
     with served_by_pantsd(copy) as served:
         yield served
 

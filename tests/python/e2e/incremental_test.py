@@ -34,6 +34,13 @@ def git(clone: Clone, *args: str) -> str:
     ).stdout
 
 
+def commit_all(clone: Clone, message: str) -> None:
+    """Makes the copy a git repository whose `main` holds every file, as one commit."""
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", message)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     """The repository committed and packaged, on the caches the test run's clones share (each
@@ -41,9 +48,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     pantsd: what runs again after an edit, and what `--changed-since` selects, do not depend on a
     fresh Pants process."""
     clone = make_clone(tmp_path_factory.mktemp("incremental"), shared_caches=True)
-    git(clone, "init", "-q", "-b", "main")
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", "fixture")
+    commit_all(clone, "fixture")
     with served_by_pantsd(clone) as served:
         served.pants("package", "::")
         yield served

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone, served_by_pantsd
+from e2e.clones import Clone, make_clone, served_by_pantsd, write_files
 
 MB = 1_000_000
 
@@ -50,9 +50,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
         + 'lambda_manifest(name="manifest", functions=[":fn"])\n',
         "heavy/fn/handler.py": HANDLER,
     }
-    for relpath, content in files.items():
-        (big / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (big / relpath).write_text(content)
+    write_files(big, files)
     for relpath in ("wide/one/zeros1.bin", "wide/two/zeros2.bin"):
         with (big / relpath).open("wb") as fp:
             fp.truncate(135 * MB)

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from e2e.clones import Clone, shared_caches_dir, source_repo
+from e2e.clones import Clone, shared_caches_dir, source_repo, write_files
 
 SECTION = "## Use the plugin in your own repository"
 WHEELS = "3rdparty/wheels"
@@ -44,9 +44,7 @@ def new_repository(
         setup = re.sub(r"^\[python\]\n.*?(?=^\[)", lockfiles + "\n", setup, flags=re.M | re.S)
         assert "enable_resolves = true" in setup, setup
     (root / "pants.toml").write_text(setup)
-    for relpath, content in files.items():
-        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (root / relpath).write_text(content)
+    write_files(root, files)
     return repository(root, caches)
 
 

@@ -19,7 +19,13 @@ from typing import Iterator
 import pytest
 
 from e2e import new_repo
-from e2e.clones import Clone, interpreter_for, served_by_pantsd, shared_caches_dir
+from e2e.clones import (
+    Clone,
+    interpreter_for,
+    served_by_pantsd,
+    shared_caches_dir,
+    write_files,
+)
 
 FILES = {
     "3rdparty/python/BUILD": 'python_requirements(name="reqs")\n',
@@ -158,9 +164,7 @@ def test_a_constraints_file_decides_every_version(their_repo: Clone) -> None:
         "legacy/handler.py": "import yaml\n\n\ndef handler(event, context):\n"
         "    return yaml.__version__\n",
     }
-    for relpath, content in added.items():
-        (repo.root / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (repo.root / relpath).write_text(content)
+    write_files(repo.root, added)
     constraints = "--python-requirement-constraints=constraints.txt"
     repo.pants(constraints, "package", "layers/deps")
     deps = zip_names(repo.root / "dist/layers.deps/deps.zip")

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone, served_by_pantsd
+from e2e.clones import Clone, make_clone, served_by_pantsd, write_files
 from e2e.package_test import EXPECTED
 
 # Handlers that misbehave, and one that reports what Lambda gives it.
@@ -41,9 +41,7 @@ RUNCHECK = {
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clone]:
     repo = make_clone(tmp_path_factory.mktemp("run"), shared_caches=True)
-    for relpath, content in RUNCHECK.items():
-        (repo.root / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (repo.root / relpath).write_text(content)
+    write_files(repo.root, RUNCHECK)
     with served_by_pantsd(repo) as served:
         yield served
 

@@ -312,7 +312,7 @@ async def build_lambda_function(
     layer_files = frozenset().union(*(layer.python_files for layer in layers))
     own_files = sorted(set(closure.python_files.files) - layer_files)
     _check_split_packages(field_set, set(own_files), layers)
-    check_imports_provided(
+    await check_imports_provided(
         f"The `lambda_function` {address}",
         unowned,
         ShippedModules.of(

@@ -15,6 +15,7 @@ from pants.engine.internals.scheduler import ExecutionError
 
 from pants_lambda.function_rules_test import package, zip_listing
 from pants_lambda.handler_check_tool import check
+from pants_lambda.import_chain_tool import imports
 from pants_lambda.import_rules import ShippedModules
 
 MODERN_HANDLER = dedent(
@@ -213,7 +214,7 @@ def test_imports_nothing_provides_fail_and_guarded_ones_do_not(rule_runner: Rule
         "The `lambda_function` src/python/app:fn imports modules that nothing provides on Lambda "
         "python3.12:\n"
         "  src/python/app/handler.py:1: import utils\n"
-        "  src/python/app/handler.py:2: import pydantic.BaseModel\n",
+        "  src/python/app/handler.py:2: from pydantic import BaseModel\n",
         "`[python-infer].ignored_unowned_imports`",
     )
 
@@ -269,12 +270,134 @@ def test_the_runtimes_standard_library_and_namespace_packages(rule_runner: RuleR
         "imports modules that nothing provides on Lambda python3.10:\n"
         "  src/python/app/handler.py:2: import tomllib (not in the standard library of "
         "python3.10)\n"
-        "  src/python/app/handler.py:7: import shared.txt\n",
+        "  src/python/app/handler.py:7: from shared import text, txt\n",
     )
     rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": code})
     package_error(
         rule_runner,
         "imports modules that nothing provides on Lambda python3.12:\n"
         "  src/python/app/handler.py:1: import imp (not in the standard library of python3.12)\n"
-        "  src/python/app/handler.py:7: import shared.txt\n",
+        "  src/python/app/handler.py:7: from shared import text, txt\n",
     )
+
+
+FALLBACK_CHAIN = dedent(
+    """\
+    import os
+    import sys
+
+    try:
+        from provider.manifest_handler import invoke_export  # what Lambda runs
+    except ImportError:
+        try:
+            from .manifest_handler import invoke_export  # the unit tests
+        except ImportError:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            from manifest_handler import invoke_export  # the last resort
+
+    try:
+        import ujson as json
+    except ModuleNotFoundError:
+        import json
+
+    def handler(event, context):
+        return json.dumps(invoke_export(event))
+    """
+)
+
+
+def chain_function(handler: str, runtime: str = "python3.13") -> dict[str, str]:
+    return {
+        "src/python/provider/BUILD": 'python_sources(name="src")\n'
+        f'lambda_function(name="fn", handler="handler.py:handler", runtime="{runtime}")\n',
+        "src/python/provider/manifest_handler.py": "def invoke_export(e):\n    return e\n",
+        "src/python/provider/handler.py": handler,
+    }
+
+
+def test_a_fallback_chain_needs_one_alternative_provided(rule_runner: RuleRunner) -> None:
+    # The first alternative is there on Lambda; the last would fail, and is never reached.
+    rule_runner.write_files(chain_function(FALLBACK_CHAIN))
+    built = package(rule_runner, Address("src/python/provider", target_name="fn"))
+    files, _, _ = zip_listing(rule_runner, built)
+    assert "provider/manifest_handler.py" in files
+
+    # Nothing provides any alternative: an error naming each, as written, and nothing else.
+    nothing = FALLBACK_CHAIN.replace("manifest_handler", "exporter").replace("ujson", "orjson")
+    rule_runner.write_files(chain_function(nothing))
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("src/python/provider", target_name="fn"))
+    message = str(error.value)
+    assert (
+        "The `lambda_function` src/python/provider:fn imports modules that nothing provides on "
+        "Lambda python3.13:\n"
+        "  src/python/provider/handler.py:4: a fallback chain (`try:` ... `except ImportError:`) "
+        "none of whose alternatives is provided:\n"
+        "      src/python/provider/handler.py:5: from provider.exporter import invoke_export\n"
+        "      src/python/provider/handler.py:8: from .exporter import invoke_export\n"
+        "      src/python/provider/handler.py:11: from exporter import invoke_export\n"
+        "No first-party source"
+    ) in message, message
+    # `orjson`, then `json`: the standard library provides the second alternative.
+    assert "orjson" not in message
+
+    # A module the runtime's Python lacks, with a fallback nothing provides either.
+    toml = "try:\n    import tomllib\nexcept ImportError:\n    import tomli as tomllib\n\n\n"
+    toml += "def handler(event, context):\n    return tomllib.loads('')\n"
+    rule_runner.write_files(chain_function(toml, runtime="python3.10"))
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("src/python/provider", target_name="fn"))
+    assert (
+        "      src/python/provider/handler.py:2: import tomllib (not in the standard library of "
+        "python3.10)\n"
+        "      src/python/provider/handler.py:4: import tomli as tomllib\n"
+    ) in str(error.value)
+    # On python3.11 the standard library has it.
+    rule_runner.write_files(chain_function(toml, runtime="python3.11"))
+    package(rule_runner, Address("src/python/provider", target_name="fn"))
+
+
+def test_what_the_chain_tool_reads() -> None:
+    source = dedent(
+        """\
+        from . import sibling
+        try:
+            import a, b.c
+        except (ValueError, ImportError):
+            from x import (
+                y,
+                z,
+            )
+        else:
+            import after_a
+        finally:
+            import always
+        try:
+            import not_a_chain
+        except KeyError:
+            import needed_too
+        def f():
+            try:
+                import inner
+            except:
+                pass
+        """
+    )
+    line = lambda n, text, *modules: {"line": n, "text": text, "modules": list(modules)}
+    assert imports(source, "pkg/mod.py") == {
+        "imports": [
+            line(1, "from . import sibling", "pkg.sibling"),
+            {
+                "line": 2,
+                "alternatives": [
+                    [line(3, "import a, b.c", "a", "b.c"), line(10, "import after_a", "after_a")],
+                    [line(5, "from x import (y, z)", "x.y", "x.z")],
+                ],
+            },
+            line(12, "import always", "always"),
+            line(14, "import not_a_chain", "not_a_chain"),
+            line(16, "import needed_too", "needed_too"),
+            {"line": 18, "alternatives": [[line(19, "import inner", "inner")], []]},
+        ]
+    }
+    assert "syntax_error" in imports("def f(:\n", "m.py")

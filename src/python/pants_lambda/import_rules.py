@@ -4,15 +4,19 @@ Pants only warns about an import it cannot infer an owner for, and then builds a
 a function that fails in AWS with "Unable to import module". At package time, each `import` in a
 function's or layer's first-party closure must be provided by one of: a first-party source or a
 requirement (Pants' own inference), a file the ZIP or its layers ship, the standard library, or
-the runtime's own packages (boto3, ...). Imports Pants calls weak (inside `try: ... except
-ImportError:`), imports with `# pants: no-infer-dep` and `[python-infer].ignored_unowned_imports`
-are never reported.
+the runtime's own packages (boto3, ...). An import in a fallback chain (`try:` ... `except
+ImportError:`, at any depth) needs one alternative of its chain provided: the chains are read by
+`import_chain_tool.py` on a CPython of the runtime, and only for the files with an import nothing
+provides. Imports with `# pants: no-infer-dep` and `[python-infer].ignored_unowned_imports` are
+never reported.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from pants.backend.python.dependency_inference import rules as dependency_inference_rules
 from pants.backend.python.dependency_inference.parse_python_dependencies import (
@@ -32,12 +36,24 @@ from pants.backend.python.dependency_inference.rules import (
 from pants.backend.python.dependency_inference.subsystem import PythonInferSubsystem
 from pants.backend.python.subsystems.setup import PythonSetup
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.core.util_rules.source_files import SourceFilesRequest
+from pants.core.util_rules.stripped_source_files import StrippedSourceFiles
 from pants.engine.addresses import Address
+from pants.engine.fs import Digest, MergeDigests
+from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import InvalidTargetException, TransitiveTargets, TransitiveTargetsRequest
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
+from pants_lambda import cache_first, runtime_interpreter, scripts
+from pants_lambda.cache_first import CacheFirstProcess
 from pants_lambda.platforms import RUNTIMES
-from pants_lambda.runtime_packages import runtime_modules
+from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.runtime_packages import left_to_runtime_advice, runtime_modules
+from pants_lambda.scripts import Script, ScriptRequest
+
+logger = logging.getLogger(__name__)
 
 # The standard library changes between the runtimes, and Pants 2.17 has one list for every
 # Python version (up to 3.11). What each CPython release added or removed (its "What's New"; the
@@ -112,18 +128,26 @@ class UnownedImportsRequest:
 
 @dataclass(frozen=True)
 class UnownedImport:
-    file: str  # Relative to the repository root.
     line: int
     module: str
     stdlib: bool  # In Pants' standard library list (which holds every Python version's).
+    weak: bool  # In the body of a `try:` with `except ImportError:` (Pants' own reading).
+
+
+@dataclass(frozen=True)
+class FileWithUnownedImports:
+    file: str  # Relative to the repository root.
+    module_path: str  # Under its source root, as Lambda imports it.
+    source: Digest  # The file alone, at `module_path`.
+    imports: tuple[UnownedImport, ...]
 
 
 @dataclass(frozen=True)
 class UnownedImports:
     """Imports of the closure's first-party code that Pants found no first-party source or
-    requirement for, or found in its standard library list; none weak or ignored."""
+    requirement for, or found in its standard library list; none ignored."""
 
-    imports: tuple[UnownedImport, ...]
+    files: tuple[FileWithUnownedImports, ...]
 
 
 def _ignored(module: str, ignored: Iterable[str]) -> bool:
@@ -167,14 +191,14 @@ async def find_unowned_imports(
         for fs, deps, result in zip(field_sets, parsed, resolved)
         for module, outcome in result.resolve_results.items()
         if (
-            outcome.status == ImportOwnerStatus.unowned
+            # Pants' "weak" imports are in a fallback chain: their chain decides.
+            outcome.status in (ImportOwnerStatus.unowned, ImportOwnerStatus.weak_ignore)
             # Of the standard library, only what some runtime lacks can be missing.
             or (
                 outcome.status == ImportOwnerStatus.unownable
                 and module.split(".")[0] in _VERSION_DEPENDENT_STDLIB
             )
         )
-        and not deps.imports[module].weak
         and not _ignored(module, infer.ignored_unowned_imports)
     ]
     # Pants calls an import whose owners it could not tell apart "unowned" too; it warns about
@@ -193,12 +217,23 @@ async def find_unowned_imports(
         for (fs, module, _, _), found in zip(owned_elsewhere, owners)
         if found.ambiguous
     }
-    unowned = [
-        UnownedImport(fs.source.file_path, info.lineno, module, stdlib)
-        for fs, module, info, stdlib in candidates
-        if (fs.address, module) not in ambiguous
+    by_file: dict[PythonImportDependenciesInferenceFieldSet, list[UnownedImport]] = {}
+    for fs, module, info, stdlib in candidates:
+        if (fs.address, module) not in ambiguous:
+            by_file.setdefault(fs, []).append(UnownedImport(info.lineno, module, stdlib, info.weak))
+    stripped = await MultiGet(
+        Get(StrippedSourceFiles, SourceFilesRequest([fs.source])) for fs in by_file
+    )
+    files = [
+        FileWithUnownedImports(
+            fs.source.file_path,
+            one.snapshot.files[0],
+            one.snapshot.digest,
+            tuple(sorted(imports, key=lambda i: (i.line, i.module))),
+        )
+        for (fs, imports), one in zip(by_file.items(), stripped)
     ]
-    return UnownedImports(tuple(sorted(unowned, key=lambda i: (i.file, i.line, i.module))))
+    return UnownedImports(tuple(sorted(files, key=lambda f: f.file)))
 
 
 @dataclass(frozen=True)
@@ -236,16 +271,127 @@ class ShippedModules:
         return bool(parent) and parent in self.modules
 
 
-def check_imports_provided(
+@dataclass(frozen=True)
+class ImportChainsRequest:
+    module_path: str
+    source: Digest
+    interpreter: RuntimeInterpreter
+
+
+@dataclass(frozen=True)
+class ImportChains:
+    """`import_chain_tool.py`'s reading of one file: its import statements, fallback chains
+    included, or why it could not read them."""
+
+    nodes: tuple[FrozenDict, ...]
+    syntax_error: str | None
+
+
+_CHAIN_TOOL = "__lambda_import_chains.py"
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@rule(desc="Read a Python file's import chains")
+async def read_import_chains(request: ImportChainsRequest) -> ImportChains:
+    interpreter = request.interpreter
+    assert interpreter.path is not None
+    tool = await Get(Script, ScriptRequest("import_chain_tool.py", _CHAIN_TOOL))
+    result = await Get(
+        ProcessResult,
+        CacheFirstProcess(
+            Process(
+                argv=(interpreter.path, "-I", "-S", _CHAIN_TOOL, request.module_path),
+                input_digest=await Get(Digest, MergeDigests([tool.digest, request.source])),
+                # The exact interpreter version is part of the key, as for the handler check.
+                env={"LAMBDA_PYTHON_VERSION": interpreter.version},
+                description=f"Read the imports of {request.module_path} with CPython "
+                f"{interpreter.version}",
+                level=LogLevel.DEBUG,
+            )
+        ),
+    )
+    outcome = json.loads(result.stdout)
+    return ImportChains(_freeze(outcome.get("imports", [])), outcome.get("syntax_error"))
+
+
+async def _chain_reader(runtimes: tuple[str, ...]) -> RuntimeInterpreter | None:
+    """A CPython to read import chains with: the targets' runtimes' first, newest first, else the
+    newest of any Lambda runtime on the machine (try/except and imports read alike in all)."""
+    order = sorted(runtimes, key=lambda r: RUNTIMES[r].python_version, reverse=True)
+    order += [r for r in sorted(RUNTIMES, key=lambda r: RUNTIMES[r].python_version, reverse=True)
+              if r not in order]
+    found = await MultiGet(Get(RuntimeInterpreter, RuntimeInterpreterRequest(r)) for r in order)
+    return next((i for i in found if i.path is not None), None)
+
+
+def _works(node, missing: Mapping[str, UnownedImport]) -> bool:
+    if "alternatives" in node:
+        return any(all(_works(n, missing) for n in alt) for alt in node["alternatives"])
+    return not any(module in missing for module in node["modules"])
+
+
+def _failing_statements(nodes, missing: Mapping[str, UnownedImport]) -> list:
+    """The statements under `nodes` that import something missing, in line order."""
+    found = []
+    for node in nodes:
+        if "alternatives" in node:
+            for alt in node["alternatives"]:
+                found.extend(_failing_statements(alt, missing))
+        elif not _works(node, missing):
+            found.append(node)
+    return sorted(found, key=lambda n: n["line"])
+
+
+def _statements(nodes) -> set[str]:
+    modules: set[str] = set()
+    for node in nodes:
+        if "alternatives" in node:
+            for alt in node["alternatives"]:
+                modules |= _statements(alt)
+        else:
+            modules.update(node["modules"])
+    return modules
+
+
+def _warn_left_to_runtime(
+    target: str, unowned: UnownedImports, shipped: ShippedModules, runtimes: tuple[str, ...]
+) -> None:
+    """AWS advises bundling some of what its runtimes provide (a runtime update can change its
+    version under a deployed function): say so for each such import nothing ships."""
+    left: dict[str, list[str]] = {}
+    for f in unowned.files:
+        for imp in f.imports:
+            if shipped.provide(imp.module):
+                continue
+            for runtime in runtimes:
+                advice = left_to_runtime_advice(runtime, imp.module.split(".")[0])
+                if advice:
+                    left.setdefault(advice, []).append(f"{f.file}:{imp.line}")
+                    break
+    for advice, where in sorted(left.items()):
+        logger.warning(f"{target} leaves {advice} (imported at {', '.join(sorted(set(where)))})")
+
+
+async def check_imports_provided(
     target: str,
     unowned: UnownedImports,
     shipped: ShippedModules,
     runtimes: tuple[str, ...],
 ) -> None:
-    """Raises for the unowned imports that nothing on the Lambda platform provides either.
+    """Raises for the imports that nothing on the Lambda platform provides, on any of `runtimes`.
 
     `shipped`: what the target and its layers ship. On every one of `runtimes`, a module must be
-    shipped, in that runtime's standard library, or one of its own packages."""
+    shipped, in that runtime's standard library, or one of its own packages. An import in a
+    fallback chain (`try: import a` / `except ImportError: import b`) is an error only when no
+    alternative of its chain is provided: Lambda would take the first that works.
+    """
 
     def missing_on(imp: UnownedImport, runtime: str) -> bool:
         top = imp.module.split(".")[0]
@@ -259,21 +405,77 @@ def check_imports_provided(
             or top in runtime_modules(runtime)
         )
 
-    missing = [
-        (imp, [runtime for runtime in runtimes if missing_on(imp, runtime)])
-        for imp in unowned.imports
-    ]
-    missing = [(imp, on) for imp, on in missing if on]
+    _warn_left_to_runtime(target, unowned, shipped, runtimes)
+    missing = {
+        f: {r: {i.module: i for i in f.imports if missing_on(i, r)} for r in runtimes}
+        for f in unowned.files
+    }
+    missing = {f: by_runtime for f, by_runtime in missing.items() if any(by_runtime.values())}
     if not missing:
         return
-    listing = "\n".join(
-        f"  {imp.file}:{imp.line}: import {imp.module}"
-        + (f" (not in the standard library of {', '.join(on)})" if imp.stdlib else "")
-        for imp, on in missing
-    )
+    reader = await _chain_reader(runtimes)
+    chains = await MultiGet(
+        Get(ImportChains, ImportChainsRequest(f.module_path, f.source, reader)) for f in missing
+    ) if reader else ()
+    # (file, line) -> (the message's lines, runtimes it fails on)
+    problems: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
+    unread: dict[str, set[str]] = {}
+
+    def add(f: FileWithUnownedImports, line: int, text: list[str], runtime: str) -> None:
+        problems.setdefault((f.file, line), (text, []))[1].append(runtime)
+
+    def statement(f, node, gone: Mapping[str, UnownedImport], runtime: str) -> str:
+        stdlib = any(gone[m].stdlib for m in node["modules"] if m in gone)
+        note = f" (not in the standard library of {runtime})" if stdlib else ""
+        return f"{f.file}:{node['line']}: {node['text']}{note}"
+
+    for index, (f, by_runtime) in enumerate(missing.items()):
+        read = chains[index] if reader else None
+        for runtime, gone in by_runtime.items():
+            if read is None or read.syntax_error is not None:
+                # Not knowing the chains, report only what Pants calls a plain import, as a warning.
+                unread.setdefault(f.file, set()).update(m for m, i in gone.items() if not i.weak)
+                continue
+            for node in read.nodes:
+                if _works(node, gone):
+                    continue
+                if "alternatives" in node:
+                    text = [
+                        f"{f.file}:{node['line']}: a fallback chain (`try:` ... `except "
+                        "ImportError:`) none of whose alternatives is provided:",
+                        *(
+                            "    " + statement(f, n, gone, runtime)
+                            for n in _failing_statements([node], gone)
+                        ),
+                    ]
+                else:
+                    text = [statement(f, node, gone, runtime)]
+                add(f, node["line"], text, runtime)
+            # What the tool cannot see (`__import__("x")`): reported as before, unless weak.
+            seen = _statements(read.nodes)
+            for module, imp in gone.items():
+                if module not in seen and not imp.weak:
+                    add(f, imp.line, [f"{f.file}:{imp.line}: import {module}"], runtime)
+    if unread and any(unread.values()):
+        logger.warning(
+            f"{target}: could not confirm that these imports are provided on Lambda "
+            f"{', '.join(runtimes)}, nor read the fallback chains around them ("
+            + ("no CPython of a Lambda runtime was found" if reader is None
+               else f"CPython {reader.version} cannot parse the file")
+            + "): "
+            + "; ".join(f"{file}: {', '.join(sorted(m))}" for file, m in sorted(unread.items()))
+        )
+    if not problems:
+        return
+    listing = []
+    for (file, line), (text, on) in sorted(problems.items()):
+        if set(on) != set(runtimes):
+            text = [text[0] + f" [on {', '.join(on)}]", *text[1:]]
+        listing.extend("  " + t for t in text)
     raise InvalidTargetException(
         f"{target} imports modules that nothing provides on Lambda {', '.join(runtimes)}:\n"
-        f"{listing}\n"
+        + "\n".join(listing)
+        + "\n"
         "No first-party source, requirement, file of the ZIP or its layers, standard library "
         "module or package of the runtime provides them, so the import would fail in AWS "
         '("Unable to import module" when it runs at import time). Fix each one: a first-party '
@@ -287,4 +489,10 @@ def check_imports_provided(
 
 
 def rules():
-    return [*collect_rules(), *dependency_inference_rules.rules()]
+    return [
+        *collect_rules(),
+        *dependency_inference_rules.rules(),
+        *cache_first.rules(),
+        *runtime_interpreter.rules(),
+        *scripts.rules(),
+    ]

@@ -162,7 +162,7 @@ async def build_lambda_layer(
     installed = installs[0]
     if field_set.include_sources.value:
         unowned = await Get(UnownedImports, UnownedImportsRequest(address))
-        check_imports_provided(
+        await check_imports_provided(
             f"The `lambda_layer` {address}",
             unowned,
             ShippedModules.of(

@@ -70,6 +70,10 @@ _PROVIDED: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+# What AWS advises for what its runtimes provide but a function should bundle.
+_BUNDLE_ADVICE: dict[str, str] = {}
+
+
 def runtime_dists(runtime: str) -> frozenset[str]:
     """The canonical project names of what the runtime provides."""
     return frozenset(project for project, _, _ in _PROVIDED[runtime])
@@ -97,6 +101,15 @@ def check_runtime_versions(
                     f"{versions[project]}. Bundle it (remove `include_runtime_provided=False`) or "
                     "require a version the runtime has."
                 )
+
+
+def left_to_runtime_advice(runtime: str, module: str) -> str | None:
+    """What AWS says of leaving the distribution of a top-level `module` to `runtime`, if it
+    advises against it."""
+    for project, _, _ in _PROVIDED[runtime]:
+        if module in _MODULES[project] and project in _BUNDLE_ADVICE:
+            return _BUNDLE_ADVICE[project].format(runtime=runtime)
+    return None
 
 
 def runtime_modules(runtime: str) -> frozenset[str]:

@@ -401,3 +401,63 @@ def test_what_the_chain_tool_reads() -> None:
         ]
     }
     assert "syntax_error" in imports("def f(:\n", "m.py")
+
+
+SNAPSTART = dedent(
+    """\
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+    @register_before_snapshot
+    def close():
+        pass
+
+    @register_after_restore
+    def reconnect():
+        pass
+
+    def handler(event, context):
+        return {}
+    """
+)
+DURABLE = dedent(
+    """\
+    from aws_durable_execution_sdk_python import DurableContext, durable_execution
+
+    @durable_execution
+    def handler(event, context: DurableContext):
+        return {}
+    """
+)
+
+
+def test_modules_the_runtime_brings(
+    rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SnapStart's hooks library, in every runtime with its runtime interface client.
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": SNAPSTART})
+    built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    files, _, _ = zip_listing(rule_runner, built)
+    assert not any("snapshot_restore_py" in f for f in files)
+
+    # The durable functions SDK: python3.13 and later have it, and AWS advises bundling it.
+    rule_runner.write_files({**function("python3.13"), "src/python/app/handler.py": DURABLE})
+    with caplog.at_level(logging.WARNING):
+        built = package(rule_runner, Address("src/python/app", target_name="fn"))
+    files, _, _ = zip_listing(rule_runner, built)
+    assert not any("aws_durable_execution_sdk_python" in f for f in files)
+    assert (
+        "The `lambda_function` src/python/app:fn leaves the durable execution SDK "
+        "(`aws-durable-execution-sdk-python`), imported at src/python/app/handler.py:1, to the "
+        "python3.13 runtime. AWS: \"Lambda Node.js "
+        "and Python runtimes include the durable execution SDK for testing and development. "
+        "However, we recommend including the SDK in your deployment package for production."
+    ) in caplog.text
+    assert "a `python_requirement` for `aws-durable-execution-sdk-python`" in caplog.text
+
+    # python3.12 has no durable SDK: the statement as written, with its line.
+    rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": DURABLE})
+    package_error(
+        rule_runner,
+        "  src/python/app/handler.py:1: from aws_durable_execution_sdk_python import "
+        "DurableContext, durable_execution\n",
+    )

@@ -376,7 +376,7 @@ def _warn_left_to_runtime(
                     left.setdefault(advice, []).append(f"{f.file}:{imp.line}")
                     break
     for advice, where in sorted(left.items()):
-        logger.warning(f"{target} leaves {advice} (imported at {', '.join(sorted(set(where)))})")
+        logger.warning(f"{target} leaves " + advice.format(where=", ".join(sorted(set(where)))))
 
 
 async def check_imports_provided(

@@ -59,6 +59,18 @@ _SDK: tuple[Dist, ...] = (
     ("six", "1.17.0", ("4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274",)),
     ("urllib3", "1.26.18", ("34b97092d7e0a3a8cf7cd10e386f401b3737364026c45e622aa02903dffe0f07",)),
 )
+# python3.13 and later include the durable functions SDK, which needs boto3 1.43.114 or later:
+# their boto3 and botocore are the oldest that admit it, s3transfer the newest boto3 admits.
+_SDK_DURABLE: tuple[Dist, ...] = (
+    ("boto3", "1.43.114", ("d9cac2eb921ce674970cef1c9ad750f85ee3a846aedcf188d18368fb9eb6da23",)),
+    (
+        "botocore",
+        "1.43.114",
+        ("d1c441a22e93e158de5b1e026205f5d6d67a4545d10540c5090c62dccb3a9eca",),
+    ),
+    ("s3transfer", "0.19.3", ("24eb7535804306355e31c952a90022bf5b2f9d760f9a11062c7493a217c08553",)),
+    *(dist for dist in _SDK if dist[0] not in ("boto3", "botocore", "s3transfer")),
+)
 _SETUPTOOLS_56: tuple[Dist, ...] = (
     ("setuptools", "56.0.0", ("7430499900e443375ba9449a9cc5d78506b801e929fef4a186496012f93683b5",)),
 )
@@ -109,7 +121,8 @@ def _ric(runtime: str) -> tuple[Dist, ...]:
     )
 
 
-# The durable functions SDK: python3.13 and later.
+# The durable functions SDK: python3.13 and later (its newest release; no source names the
+# runtimes' version).
 _DURABLE: tuple[Dist, ...] = (
     (
         "aws-durable-execution-sdk-python",
@@ -124,8 +137,8 @@ _PROVIDED: dict[str, tuple[Dist, ...]] = {
     "python3.10": _SDK + _SETUPTOOLS_56 + _ric("python3.10"),
     "python3.11": _SDK + _SETUPTOOLS_56 + _ric("python3.11"),
     "python3.12": _SDK + _SETUPTOOLS_68 + _ric("python3.12"),
-    "python3.13": _SDK + _ric("python3.13") + _DURABLE,
-    "python3.14": _SDK + _ric("python3.14") + _DURABLE,
+    "python3.13": _SDK_DURABLE + _ric("python3.13") + _DURABLE,
+    "python3.14": _SDK_DURABLE + _ric("python3.14") + _DURABLE,
 }
 
 # What AWS advises for what its runtimes provide but a function should bundle.

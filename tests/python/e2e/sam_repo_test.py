@@ -3,7 +3,9 @@
 Services live in hyphenated folders, each its own source root; a shared-code layer has pinned
 requirements; handlers use python3.12/3.13 syntax Pants' own CPython 3.9 cannot parse, read a
 data file at import (Lambda's working directory is /var/task), rely on the runtime's boto3 and
-setuptools, and guard an optional import. The plugin comes from its wheel, with the README's
+setuptools, and guard an optional import; one imports through a fallback chain whose last resort
+nothing provides, one registers SnapStart hooks and one is a durable function, both with the
+library the runtime brings. The plugin comes from its wheel, with the README's
 `pants.toml`: every handler packages and runs with `pants run`, and the mistakes a new user makes
 (a source root too high up, syntax the runtime lacks, an import nothing provides) fail the build
 with the target, the file and the fix.
@@ -28,7 +30,7 @@ from e2e.clones import Clone, served_by_pantsd, shared_caches_dir
 SOURCE_ROOTS = '\n[source]\nroot_patterns = ["/services/*", "/layers/*/python"]\n'
 
 FILES = {
-    "requirements.txt": "attrs==24.2.0\nboto3==1.40.4\n",
+    "requirements.txt": "attrs==24.2.0\nboto3>=1.40.4\n",
     "BUILD": 'python_requirements(name="reqs")\n',
     # The shared-code layer, SAM style: its code under python/.
     "layers/shared-code/BUILD": "lambda_layer(\n"
@@ -125,6 +127,49 @@ FILES = {
     "        'trace': os.environ.get('_X_AMZN_TRACE_ID', ''),\n"
     "        'cwd': os.path.samefile(os.getcwd(), os.environ['LAMBDA_TASK_ROOT']),\n"
     "    }\n",
+    # python3.13: a fallback chain as real apps write it; Lambda takes the first alternative.
+    "services/inventory-export/BUILD": 'python_sources(name="src", sources=["provider/*.py"])\n'
+    "lambda_function(\n"
+    '    name="export",\n'
+    '    handler="provider/handler.py:lambda_handler",\n'
+    '    runtime="python3.13",\n'
+    ")\n",
+    "services/inventory-export/provider/__init__.py": "",
+    "services/inventory-export/provider/manifest_handler.py": "def invoke_export(event):\n"
+    "    return {'exported': sorted(event)}\n",
+    "services/inventory-export/provider/handler.py": "import os\nimport sys\n\n"
+    "try:\n    from provider.manifest_handler import invoke_export\n"
+    "except ImportError:\n    try:\n        from .manifest_handler import invoke_export\n"
+    "    except ImportError:\n"
+    "        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+    "        from manifest_handler import invoke_export\n\n\n"
+    "def lambda_handler(event, context):\n    return invoke_export(event)\n",
+    # python3.12: SnapStart's hooks, from the library the runtime brings.
+    "services/warm-start/BUILD": 'python_sources(name="src", sources=["warm/*.py"])\n'
+    "lambda_function(\n"
+    '    name="warm",\n'
+    '    handler="warm/app.py:lambda_handler",\n'
+    '    runtime="python3.12",\n'
+    ")\n",
+    "services/warm-start/warm/__init__.py": "",
+    "services/warm-start/warm/app.py": "import snapshot_restore_py\n"
+    "from snapshot_restore_py import register_after_restore, register_before_snapshot\n\n\n"
+    "@register_before_snapshot\ndef close_connections():\n    pass\n\n\n"
+    "@register_after_restore\ndef reconnect():\n    pass\n\n\n"
+    "def lambda_handler(event, context):\n"
+    "    return {'hooks': snapshot_restore_py.__version__}\n",
+    # python3.13: a durable function, its SDK left to the runtime (a warning says to bundle it).
+    "services/order-workflow/BUILD": 'python_sources(name="src", sources=["workflow/*.py"])\n'
+    "lambda_function(\n"
+    '    name="workflow",\n'
+    '    handler="workflow/app.py:lambda_handler",\n'
+    '    runtime="python3.13",\n'
+    ")\n",
+    "services/order-workflow/workflow/__init__.py": "",
+    "services/order-workflow/workflow/app.py": "from aws_durable_execution_sdk_python import "
+    "DurableContext, durable_execution\n\n\n"
+    "@durable_execution\ndef lambda_handler(event, context: DurableContext):\n"
+    "    return {'order': event.get('id')}\n",
 }
 
 
@@ -180,6 +225,19 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
         "orders/__init__.py",
         "orders/report.py",
     ]
+    # The fallback chain's first alternative ships; the runtime's own libraries do not.
+    assert [
+        n for n in names(dist / "services.inventory-export/export.zip") if n.endswith(".py")
+    ] == ["provider/__init__.py", "provider/handler.py", "provider/manifest_handler.py"]
+    for zip_path in ("services.warm-start/warm.zip", "services.order-workflow/workflow.zip"):
+        assert not any(
+            n.startswith(("snapshot_restore_py", "aws_durable")) for n in names(dist / zip_path)
+        )
+    assert (
+        "The `lambda_function` services/order-workflow:workflow leaves the durable execution SDK "
+        "(`aws-durable-execution-sdk-python`), imported at "
+        "services/order-workflow/workflow/app.py:1, to the python3.13 runtime. AWS: "
+    ) in packaged.stderr
     layer = names(dist / "layers.shared-code/shared-code.zip")
     assert "python/shared/responses.py" in layer
     assert any(n.startswith("python/attrs/") for n in layer)
@@ -190,11 +248,16 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
     }
     assert run_handler(app, "services/shopping-cart:add-to-cart", {"items": ["tea"]}) == {
         "statusCode": 200,
-        "body": '{"items": ["tea"], "region": "eu-west-1", "sdk": "boto3-1.40.4"}',
+        "body": '{"items": ["tea"], "region": "eu-west-1", "sdk": "boto3-1.43.114"}',
     }
     assert run_handler(app, "services/shopping-cart:add-to-cart", {"items": ["", 0]}) == {
         "statusCode": 400,
         "errors": ["bad item ''", "bad item 0"],
+    }
+    # `pants run` brings the runtime's SnapStart library, hash-checked, as Lambda would.
+    assert run_handler(app, "services/warm-start:warm", {}) == {"hooks": "1.0.0"}
+    assert run_handler(app, "services/inventory-export:export", {"b": 1, "a": 2}) == {
+        "exported": ["a", "b"]
     }
     report = run_handler(app, "services/order-history:order-report", {})
     assert report["encoder"] == "json" and report["boto3"] == "1.40.4" and report["cwd"]

@@ -24,6 +24,18 @@ locals {
   }
   # Terraform 1.0 has no preconditions: an artifact that needs S3 without a bucket fails the plan.
   s3_bucket = var.s3_bucket != null ? var.s3_bucket : file("ERROR: the manifest ${var.manifest_path} has artifacts with upload = \"s3\": set the module's s3_bucket")
+  settings  = module.settings.functions
+}
+
+# Each function's memory, timeout, environment, ephemeral storage and SnapStart: its target's
+# fields, else this module's defaults.
+module "settings" {
+  source = "./settings"
+
+  functions   = local.manifest.functions
+  memory_size = var.memory_size
+  timeout     = var.timeout
+  environment = var.environment
 }
 
 resource "aws_iam_role" "lambda" {
@@ -85,15 +97,39 @@ resource "aws_lambda_function" "this" {
   s3_key           = contains(keys(local.s3_functions), each.key) ? aws_s3_object.function[each.key].key : null
   source_code_hash = each.value.source_code_hash
   layers           = [for layer in each.value.layers : aws_lambda_layer_version.this[layer].arn]
-  memory_size      = var.memory_size
-  timeout          = var.timeout
+  memory_size      = local.settings[each.key].memory_size
+  timeout          = local.settings[each.key].timeout
+  publish          = local.settings[each.key].publish
 
   dynamic "environment" {
-    for_each = length(var.environment) > 0 ? [var.environment] : []
+    for_each = length(local.settings[each.key].environment) > 0 ? [local.settings[each.key].environment] : []
     content {
       variables = environment.value
     }
   }
 
+  dynamic "ephemeral_storage" {
+    for_each = local.settings[each.key].ephemeral_storage == null ? [] : [local.settings[each.key].ephemeral_storage]
+    content {
+      size = ephemeral_storage.value
+    }
+  }
+
+  dynamic "snap_start" {
+    for_each = local.settings[each.key].snap_start ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
+
   depends_on = [aws_iam_role_policy_attachment.logs]
+}
+
+# SnapStart applies to published versions only: `live` names the version each apply publishes.
+resource "aws_lambda_alias" "live" {
+  for_each = { for name, settings in local.settings : name => settings if settings.snap_start }
+
+  name             = "live"
+  function_name    = aws_lambda_function.this[each.key].function_name
+  function_version = aws_lambda_function.this[each.key].version
 }

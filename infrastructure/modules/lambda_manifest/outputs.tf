@@ -14,6 +14,16 @@ output "api_routes" {
   }
 }
 
+output "published_versions" {
+  description = "Function name => the version this apply published, for the functions with snap_start (SnapStart runs published versions only)."
+  value       = { for name, fn in aws_lambda_function.this : name => fn.version if local.settings[name].snap_start }
+}
+
+output "live_aliases" {
+  description = "Function name => ARN of its `live` alias, which points at the published version, for the functions with snap_start: invoke this, not $LATEST."
+  value       = { for name, alias in aws_lambda_alias.live : name => alias.arn }
+}
+
 output "layer_arns" {
   description = "Layer name in the manifest => ARN of the layer version deployed."
   value       = { for name, layer in aws_lambda_layer_version.this : name => layer.arn }

@@ -27,19 +27,19 @@ variable "s3_key_prefix" {
 }
 
 variable "memory_size" {
-  description = "Memory of every function, in MB."
+  description = "Memory of every function whose lambda_function sets no memory_size, in MB."
   type        = number
   default     = 256
 }
 
 variable "timeout" {
-  description = "Timeout of every function, in seconds."
+  description = "Timeout of every function whose lambda_function sets no timeout, in seconds."
   type        = number
   default     = 15
 }
 
 variable "environment" {
-  description = "Environment variables of every function."
+  description = "Environment variables of every function, under those its lambda_function sets (environment)."
   type        = map(string)
   default     = {}
 }

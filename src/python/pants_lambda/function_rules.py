@@ -23,6 +23,15 @@ from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
 from pants_lambda.closure_rules import LambdaClosure, LambdaClosureRequest
+from pants_lambda.function_settings import (
+    FunctionSettings,
+    LambdaEnvironmentField,
+    LambdaEphemeralStorageField,
+    LambdaMemorySizeField,
+    LambdaSnapStartField,
+    LambdaTimeoutField,
+    check_snap_start,
+)
 from pants_lambda.handler_rules import (
     check_handler_file,
     check_handler_function,
@@ -51,6 +60,7 @@ from pants_lambda.requirements_rules import (
     PinnedVersions,
     PinnedVersionsRequest,
 )
+from pants_lambda.runtime_lifecycle import RuntimeLifecycle, RuntimeLifecycleRequest
 from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
 from pants_lambda.secret_scan import LambdaAllowSecretsField
 from pants_lambda.subsystem import LambdaSubsystem
@@ -70,6 +80,8 @@ from pants_lambda.zip_rules import (
     BuildLambdaZipRequest,
     BuiltLambdaZip,
     BytecodeSummary,
+    EnvironmentScanned,
+    ScanLambdaEnvironmentRequest,
     ZipSource,
     add_bytecode,
     described_zip,
@@ -94,6 +106,20 @@ class LambdaFunctionFieldSet(PackageFieldSet):
     upload: LambdaUploadField
     output_path: LambdaFunctionOutputPathField
     resolve: PythonResolveField
+    memory_size: LambdaMemorySizeField
+    timeout: LambdaTimeoutField
+    environment: LambdaEnvironmentField
+    ephemeral_storage: LambdaEphemeralStorageField
+    snap_start: LambdaSnapStartField
+
+    def settings(self) -> FunctionSettings:
+        return FunctionSettings(
+            memory_size=self.memory_size.value,
+            timeout=self.timeout.value,
+            environment=self.environment.value,
+            ephemeral_storage=self.ephemeral_storage.value,
+            snap_start=self.snap_start.value,
+        )
 
 
 @dataclass(frozen=True)
@@ -112,11 +138,14 @@ class BuiltLambdaFunction:
     upload: str
     bytecode: BytecodeSummary | None
     unzipped_size_with_layers: int
+    settings: FunctionSettings
+    lifecycle: RuntimeLifecycle
 
     def description(self) -> dict[str, object]:
         """The function's JSON file, beside its ZIP: what Terraform and the manifest read."""
         return {
             **self.zip.description(),
+            **self.settings.description(),
             **({"bytecode": self.bytecode.description()} if self.bytecode else {}),
             "architectures": [self.architecture],
             "handler": self.handler,
@@ -252,6 +281,18 @@ async def build_lambda_function(
     resolve = field_set.resolve.normalized_value(python_setup)
 
     await check_handler_file(field_set.handler)
+    settings = field_set.settings()
+    if settings.snap_start:
+        check_snap_start(address, runtime)
+    lifecycle = await Get(RuntimeLifecycle, RuntimeLifecycleRequest(runtime))
+    if lifecycle.notice and lifecycle.fail:
+        raise InvalidFieldException(
+            f"{address} runs on {runtime} (its `{LambdaRuntimeField.alias}` field, or "
+            f"`[lambda].runtime`). {lifecycle.notice} (`[lambda].retiring_runtimes = \"error\"`)"
+        )
+    if settings.environment:
+        # Values land in Terraform's state and the console: no secrets, as in the ZIP.
+        await Get(EnvironmentScanned, ScanLambdaEnvironmentRequest(address, settings.environment))
     origin = f"the `lambda_function` {address}"
     layer_targets, closure, handler, unowned = await MultiGet(
         Get(Targets, UnparsedAddressInputs, field_set.layers.to_unparsed_address_inputs()),
@@ -374,6 +415,8 @@ async def build_lambda_function(
         field_set.upload.value,
         bytecode,
         total,
+        settings,
+        lifecycle,
     )
 
 
@@ -389,7 +432,8 @@ async def package_lambda_function(field_set: LambdaFunctionFieldSet) -> BuiltPac
                 function.zip.zip_path,
                 function.zip.log_lines(
                     f"    Handler: {function.handler}",
-                    f"    Runtime: {function.runtime} ({function.architecture})",
+                    f"    Runtime: {function.runtime} ({function.architecture})"
+                    + (f"; {function.lifecycle.short}" if function.lifecycle.short else ""),
                     f"    Layers: {layers}",
                     f"    Unzipped with layers: {total:,} bytes ({share_of_limit(total)} of "
                     f"Lambda's {UNZIPPED_LIMIT:,}-byte limit)",

@@ -9,13 +9,16 @@ fills with the function's and its layers' ZIPs. It:
    opt/python, the standard library, then the packages the runtime provides if
    `--runtime-packages` names a folder of them), and changes directory to `task/`, as Lambda
    starts the runtime in /var/task (a relative `--event` is read before, from where Pants ran);
-3. imports the handler's module (Lambda's init phase), then sets `_X_AMZN_TRACE_ID` and calls the
+3. imports the handler's module (Lambda's init phase); with `--snap-start`, runs the SnapStart
+   hooks the code registered with `snapshot_restore_py` as Lambda does around a snapshot: the
+   before-snapshot hooks in reverse order of registration, then the after-restore hooks in
+   order of registration, each logged on stderr; then sets `_X_AMZN_TRACE_ID` and calls the
    handler with the event and a context object, stopping it after `--timeout` seconds;
 4. prints the result as JSON on stdout. The handler's own output goes to stderr, as it would go
    to CloudWatch Logs.
 
-Exit codes: 0 the handler returned, 1 it raised or timed out (the traceback is on stderr), 2 the
-event or the arguments are wrong.
+Exit codes: 0 the handler returned, 1 it or a SnapStart hook raised or it timed out (the
+traceback is on stderr), 2 the event or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
     # A site-packages-like folder with what the runtime ships (boto3, botocore, ...).
     parser.add_argument("--runtime-packages", help=argparse.SUPPRESS)
+    # The target's `snap_start=True`.
+    parser.add_argument("--snap-start", action="store_true", help=argparse.SUPPRESS)
     # The user's, after `--`.
     parser.add_argument(
         "--event",
@@ -156,7 +161,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(args.memory),
         "AWS_LAMBDA_FUNCTION_NAME": args.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if args.snap_start else "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{args.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]local",
         "AWS_REGION": region,
@@ -205,10 +210,46 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise HandlerTimeout()
 
 
-def invoke(handler: str, event: object, context: LambdaContext, timeout: float) -> object:
+class HookFailed(Exception):
+    def __init__(self, phase: str, hook: str) -> None:
+        super().__init__(f"{phase} hook {hook}")
+        self.phase = phase
+        self.hook = hook
+
+
+def load(handler: str):
+    """Lambda's init phase: the module's top level runs, before any timeout starts."""
     module_name, _, func_name = handler.rpartition(".")
-    # Lambda's init phase: the module's top level runs before the timeout starts.
-    func = getattr(importlib.import_module(module_name), func_name)
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def _hook_name(func: object) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def play_snap_start(log) -> None:
+    """What Lambda does between init and the first invocation of a SnapStart version: the
+    before-snapshot hooks, last registered first, then (in a restored environment) the
+    after-restore hooks, first registered first. Only hooks the code registered, through the
+    `snapshot_restore_py` it imported."""
+    hooks = sys.modules.get("snapshot_restore_py")
+    if hooks is None:
+        log("SnapStart: no runtime hooks (the code does not import snapshot_restore_py)")
+        return
+    phases = (
+        ("before-snapshot", list(reversed(hooks.get_before_snapshot()))),
+        ("after-restore", list(hooks.get_after_restore())),
+    )
+    for phase, registered in phases:
+        for func, args, kwargs in registered:
+            log(f"SnapStart: {phase} hook {_hook_name(func)}")
+            try:
+                func(*args, **kwargs)
+            except Exception as e:
+                raise HookFailed(phase, _hook_name(func)) from e
+
+
+def invoke(func, event: object, context: LambdaContext, timeout: float) -> object:
     # Lambda sets it per invocation, so it is absent during the init phase.
     os.environ["_X_AMZN_TRACE_ID"] = trace_id_header(time.time())
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -249,7 +290,23 @@ def main(argv: list[str]) -> int:
     os.chdir(task)
     context = LambdaContext(args.name, args.memory, region, args.timeout)
     try:
-        result = invoke(args.handler, event, context, args.timeout)
+        func = load(args.handler)
+        if args.snap_start:
+            with contextlib.redirect_stdout(sys.stderr):
+                play_snap_start(lambda text: print(f"pants run {args.name}: {text}"))
+        result = invoke(func, event, context, args.timeout)
+    except HookFailed as e:
+        print(lambda_traceback(traceback.format_exc(), task, opt), end="", file=sys.stderr)
+        print(
+            f"pants run {args.name}: the SnapStart {e.phase} hook {e.hook} raised: "
+            + (
+                "Lambda would fail to create the snapshot, and the version would not deploy"
+                if e.phase == "before-snapshot"
+                else "Lambda would fail to restore the snapshot (SnapStartException)"
+            ),
+            file=sys.stderr,
+        )
+        return HANDLER_ERROR
     except HandlerTimeout:
         print(
             f"pants run {args.name}: Task timed out after {args.timeout:.2f} seconds "

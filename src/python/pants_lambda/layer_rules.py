@@ -27,6 +27,7 @@ from pants_lambda.requirements_rules import (
     InstalledLambdaRequirements,
     InstallLambdaRequirementsRequest,
 )
+from pants_lambda.runtime_lifecycle import RuntimeLifecycle, RuntimeLifecycleRequest
 from pants_lambda.runtime_packages import check_runtime_versions, runtime_dists
 from pants_lambda.secret_scan import LambdaAllowSecretsField
 from pants_lambda.subsystem import LambdaSubsystem
@@ -125,6 +126,16 @@ async def build_lambda_layer(
     architecture = field_set.architecture.value_or_default(subsystem)
     resolve = field_set.resolve.normalized_value(python_setup)
 
+    lifecycles = await MultiGet(
+        Get(RuntimeLifecycle, RuntimeLifecycleRequest(runtime)) for runtime in runtimes
+    )
+    for runtime, lifecycle in zip(runtimes, lifecycles):
+        if lifecycle.notice and lifecycle.fail:
+            raise InvalidFieldException(
+                f"{address} serves {runtime} (its `{LambdaCompatibleRuntimesField.alias}` or "
+                f"`runtime` field, or `[lambda].runtime`). {lifecycle.notice} "
+                '(`[lambda].retiring_runtimes = "error"`)'
+            )
     closure = await Get(LambdaClosure, LambdaClosureRequest(address))
     layer_dir = f"{address.spec_path}/" if address.spec_path else ""
     outside = [path for path in closure.files.files if not path.startswith(layer_dir)]

@@ -30,6 +30,8 @@ from pants_lambda.manifest_target_types import (
 _ARTIFACT_KEYS = ("sha256", "size", "source_code_hash", "unzipped_size", "upload")
 _FUNCTION_KEYS = ("architectures", "handler", "layers", "runtime")
 _LAYER_KEYS = ("compatible_architectures", "compatible_runtimes")
+# A function's settings, present only when its target sets them (function_settings.py).
+_SETTINGS_KEYS = ("environment", "ephemeral_storage", "memory_size", "snap_start", "timeout")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def _entry(
     return {
         "filename": os.path.relpath(in_repo, field_set.address.spec_path or "."),
         **{key: description[key] for key in _ARTIFACT_KEYS + keys},
+        **{key: description[key] for key in _SETTINGS_KEYS if key in description},
     }
 
 

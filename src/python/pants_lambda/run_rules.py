@@ -4,7 +4,9 @@ The run goal materializes the function's ZIP, its layers' ZIPs, the runtime's ow
 ..., at the runtime's versions) and `lambda_runner.py` in a fresh temporary folder and starts the
 runner on a local CPython of the function's runtime, found where Pants finds every interpreter
 (`[python-bootstrap].search_path`). Arguments after `--` go to the
-runner: `--event FILE|-`, `--timeout SECONDS`, `--memory MB`, `--env NAME=VALUE`.
+runner: `--event FILE|-`, `--timeout SECONDS`, `--memory MB`, `--env NAME=VALUE`. The target's
+`memory_size`, `timeout` and `environment` are their defaults, and a `snap_start=True` function
+runs its SnapStart hooks between init and the invocation, as Lambda does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pants_lambda.function_rules import (
     BuiltLambdaFunction,
     LambdaFunctionFieldSet,
 )
+from pants_lambda.function_settings import FunctionSettings
 from pants_lambda.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
 from pants_lambda.runtime_packages import InstalledRuntimePackages, RuntimePackagesRequest
 from pants_lambda.target_types import (
@@ -128,8 +131,20 @@ async def run_lambda_function(
             f"--runtime={runtime}",
             f"--name={field_set.address.target_name}",
             f"--runtime-packages={{chroot}}/{_RUNTIME_PACKAGES}",
+            *_settings_args(function.settings),
         ),
         extra_env={name: value for name, value in aws_env.items() if value},
+    )
+
+
+def _settings_args(settings: FunctionSettings) -> tuple[str, ...]:
+    """The target's settings as the runner's defaults: the user's arguments after `--` come
+    later, and win."""
+    return (
+        *([f"--memory={settings.memory_size}"] if settings.memory_size else []),
+        *([f"--timeout={settings.timeout}"] if settings.timeout else []),
+        *(f"--env={name}={value}" for name, value in sorted((settings.environment or {}).items())),
+        *(["--snap-start"] if settings.snap_start else []),
     )
 
 

@@ -5,8 +5,8 @@ Lambda's Python runtimes put boto3 and what it needs on `sys.path` after the fun
 `pkg_resources` older SDKs such as the X-Ray SDK import), their runtime interface client and the
 SnapStart hooks library it needs, and from python3.13 the durable functions SDK. A function can
 leave them to the runtime (`include_runtime_provided=False`), imports of them are never
-"unprovided", and `pants run` installs these exact versions, hash-checked, behind the function's own files. The README's
-"The runtime's own packages" names the sources of the table.
+"unprovided", and `pants run` installs these exact versions, hash-checked, behind the function's
+own files. The README's "The runtime's own packages" names the sources of the table.
 """
 
 from __future__ import annotations
@@ -145,9 +145,9 @@ _PROVIDED: dict[str, tuple[Dist, ...]] = {
 _BUNDLE_ADVICE: dict[str, str] = {
     "aws-durable-execution-sdk-python": (
         "the durable execution SDK (`aws-durable-execution-sdk-python`), imported at {where}, to "
-        'the {runtime} runtime. AWS: "Lambda Node.js and Python runtimes include the durable execution SDK for '
-        "testing and development. However, we recommend including the SDK in your deployment "
-        "package for production. This ensures version consistency and avoids potential runtime "
+        'the {runtime} runtime. AWS: "Lambda Node.js and Python runtimes include the durable '
+        "execution SDK for testing and development. However, we recommend including the SDK in "
+        "your deployment package for production. This ensures version consistency and avoids potential runtime "
         'updates that might affect your function behavior." '
         "(https://docs.aws.amazon.com/lambda/latest/dg/durable-supported-runtimes.html). Bundle "
         "it: a `python_requirement` for `aws-durable-execution-sdk-python` puts it in the ZIP, or "

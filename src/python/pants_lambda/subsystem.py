@@ -46,6 +46,18 @@ class LambdaSubsystem(Subsystem):
         ),
     )
 
+    retiring_runtimes = StrOption(
+        default="warn",
+        help=softwrap(
+            """
+            What packaging does with a target whose runtime AWS retires within 90 days or has
+            retired (deprecation, then no new functions, then no updates; see the README's
+            "Runtimes AWS retires"): `warn` prints one warning per runtime and builds, `error`
+            fails the build, e.g. in CI. Example: `retiring_runtimes = "error"`.
+            """
+        ),
+    )
+
     remote_cache_speculation_delay = IntOption(
         default=5000,
         advanced=True,

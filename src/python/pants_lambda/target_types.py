@@ -23,6 +23,12 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from pants_lambda.function_settings import (
+    SETTINGS_FIELDS,
+    SNAP_START_EPHEMERAL_STORAGE_MB,
+    LambdaEphemeralStorageField,
+    LambdaSnapStartField,
+)
 from pants_lambda.limits import MAX_LAYERS
 from pants_lambda.platforms import ARCHITECTURES, RUNTIMES
 from pants_lambda.secret_scan import LambdaAllowSecretsField
@@ -276,6 +282,7 @@ class LambdaFunctionTarget(Target):
         LambdaUploadField,
         LambdaFunctionOutputPathField,
         PythonResolveField,
+        *SETTINGS_FIELDS,
     )
     help = help_text(
         """
@@ -290,9 +297,22 @@ class LambdaFunctionTarget(Target):
                 runtime="python3.12",
                 architecture="arm64",
                 layers=["layers/deps", "layers/shared"],
+                memory_size=1024,
+                timeout=30,
             )
         """
     )
+
+    def validate(self) -> None:
+        storage = self[LambdaEphemeralStorageField].value
+        if self[LambdaSnapStartField].value and (storage or 0) > SNAP_START_EPHEMERAL_STORAGE_MB:
+            raise InvalidTargetException(
+                f"{self.address} sets `{LambdaSnapStartField.alias}=True` and "
+                f"`{LambdaEphemeralStorageField.alias}={storage}`, but SnapStart allows at most "
+                f"{SNAP_START_EPHEMERAL_STORAGE_MB} MB of ephemeral storage (AWS refuses the "
+                f"function at deploy time). Lower `{LambdaEphemeralStorageField.alias}` to "
+                f"{SNAP_START_EPHEMERAL_STORAGE_MB}, or remove `{LambdaSnapStartField.alias}=True`."
+            )
 
 
 class LambdaLayerDependenciesField(Dependencies):

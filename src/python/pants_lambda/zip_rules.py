@@ -239,6 +239,50 @@ async def build_lambda_zip(
 
 
 @dataclass(frozen=True)
+class ScanLambdaEnvironmentRequest:
+    address: Address  # The `lambda_function` whose `environment` field this is.
+    environment: FrozenDict[str, str]
+
+
+@dataclass(frozen=True)
+class EnvironmentScanned:
+    pass
+
+
+@rule(desc="Check a Lambda function's environment for secrets", level=LogLevel.DEBUG)
+async def scan_lambda_environment(
+    request: ScanLambdaEnvironmentRequest, python: PythonBuildStandaloneBinary
+) -> EnvironmentScanned:
+    spec = {"environment": dict(request.environment), "detectors": list(DETECTORS)}
+    inputs = await _tool_inputs(spec, ())
+    scanner = await Get(SecretScanner, SecretScannerRequest())
+    result = await Get(
+        FallibleProcessResult,
+        CacheFirstProcess(
+            Process(
+                argv=(python.path, _TOOL, "--scan-environment", *inputs.args),
+                input_digest=inputs.digest,
+                env={**inputs.env, **scanner.env()},
+                immutable_input_digests=scanner.immutable_input_digests(),
+                append_only_caches=python.APPEND_ONLY_CACHES,
+                description=f"Check the environment of {request.address} for secrets",
+                level=LogLevel.DEBUG,
+            )
+        ),
+    )
+    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
+        raise InvalidTargetException(
+            f"{request.address} cannot be packaged: {result.stderr.decode().strip()}"
+        )
+    if result.exit_code != 0:
+        raise ZipToolError(
+            f"Checking the environment of {request.address} failed with exit code "
+            f"{result.exit_code} (a bug in pants_lambda):\n{result.stderr.decode()}"
+        )
+    return EnvironmentScanned()
+
+
+@dataclass(frozen=True)
 class CompileLambdaBytecodeRequest:
     address: Address  # The target the ZIP is built for.
     sources: tuple[ZipSource, ...]  # Sources of the ZIP; those with `compile` set are compiled.

@@ -27,6 +27,10 @@ under `spec["bytecode_output"]`, hash-based and never checked against the source
 `unchecked-hash`), with `spec["mount"]` + the file's path in the ZIP as the code's file name. A
 file that does not compile is an error in a strict source (first-party code), and left without
 bytecode in a lenient one (third-party distributions ship files for other Python versions).
+
+`--scan-environment [SPEC]` checks a function's environment variables, `spec["environment"]`,
+with the same detectors (`spec["detectors"]`): an error names each variable that holds a secret
+and what it is, never the value.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import os
 import re
 import stat
 import sys
+import tempfile
 import zipfile
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -237,6 +242,31 @@ def check_secrets(spec: dict, entries: dict[str, str]) -> None:
         )
 
 
+def check_environment(spec: dict) -> None:
+    """Raises ZipSpecError if a value of `spec["environment"]` holds a secret: the same detectors
+    as for the ZIP's files, each variable read as the line `NAME=value` of a file of its own."""
+    files = {}
+    folder = tempfile.mkdtemp()
+    for name, value in sorted(spec["environment"].items()):
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as fp:
+            fp.write(f"{name}={value}\n")
+        files[name] = path
+    findings = secrets_in_contents(files, spec["detectors"])
+    if findings:
+        lines = "".join(
+            f"\n  {name}: {'; '.join(kind.replace(' (line 1)', '') for kind in found)}"
+            for name, found in sorted(findings.items())
+        )
+        raise ZipSpecError(
+            f"its `environment` field sets variables whose values hold secrets (checked with "
+            f"detect-secrets):{lines}\n"
+            "Environment values are stored in Terraform's state and shown in the Lambda console. "
+            "Keep the secret in Secrets Manager or SSM Parameter Store, put its name or ARN in the "
+            "variable, and read it at run time."
+        )
+
+
 def compile_bytecode(spec: dict) -> None:
     import importlib.util
     import py_compile
@@ -293,13 +323,20 @@ def write_zip(output: str, entries: dict[str, str]) -> dict[str, tuple[str, int]
     return listing
 
 
-def main(spec_path: str | None, compile_only: bool = False) -> int:
+def main(spec_path: str | None, mode: str | None = None) -> int:
     if spec_path is None:
         spec = json.loads(os.environ[SPEC_ENV])
     else:
         with open(spec_path) as fp:
             spec = json.load(fp)
-    if compile_only:
+    if mode == "--scan-environment":
+        try:
+            check_environment(spec)
+        except ZipSpecError as e:
+            print(e, file=sys.stderr)
+            return SPEC_ERROR_EXIT_CODE
+        return 0
+    if mode == "--compile":
         try:
             compile_bytecode(spec)
         except ZipSpecError as e:
@@ -320,6 +357,6 @@ def main(spec_path: str | None, compile_only: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    compile_only = sys.argv[1:2] == ["--compile"]
-    arguments = sys.argv[2:] if compile_only else sys.argv[1:]
-    sys.exit(main(arguments[0] if arguments else None, compile_only=compile_only))
+    mode = sys.argv[1] if sys.argv[1:2] in (["--compile"], ["--scan-environment"]) else None
+    arguments = sys.argv[2:] if mode else sys.argv[1:]
+    sys.exit(main(arguments[0] if arguments else None, mode=mode))

@@ -224,7 +224,9 @@ def load(handler: str):
 
 
 def _hook_name(func: object) -> str:
-    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None) or repr(func)
+    return f"{module}.{name}" if module else name
 
 
 def play_snap_start(log) -> None:

@@ -150,14 +150,23 @@ FILES = {
     '    name="warm",\n'
     '    handler="warm/app.py:lambda_handler",\n'
     '    runtime="python3.12",\n'
+    "    snap_start=True,\n"
+    "    memory_size=1024,\n"
+    "    timeout=30,\n"
+    '    environment={"STAGE": "prod"},\n'
     ")\n",
     "services/warm-start/warm/__init__.py": "",
     "services/warm-start/warm/app.py": "import snapshot_restore_py\n"
     "from snapshot_restore_py import register_after_restore, register_before_snapshot\n\n\n"
-    "@register_before_snapshot\ndef close_connections():\n    pass\n\n\n"
-    "@register_after_restore\ndef reconnect():\n    pass\n\n\n"
+    "import os\n\nCALLS = []\n\n\n"
+    "@register_before_snapshot\ndef close_connections():\n    CALLS.append('close')\n\n\n"
+    "@register_before_snapshot\ndef flush_cache():\n    CALLS.append('flush')\n\n\n"
+    "@register_after_restore\ndef reconnect():\n    CALLS.append('reconnect')\n\n\n"
+    "register_after_restore(CALLS.append, 'reseed')\n\n\n"
     "def lambda_handler(event, context):\n"
-    "    return {'hooks': snapshot_restore_py.__version__}\n",
+    "    return {'library': snapshot_restore_py.__version__, 'calls': CALLS,\n"
+    "            'init': os.environ['AWS_LAMBDA_INITIALIZATION_TYPE'],\n"
+    "            'stage': os.environ['STAGE'], 'memory': context.memory_limit_in_mb}\n",
     # python3.13: a durable function, its SDK left to the runtime (a warning says to bundle it).
     "services/order-workflow/BUILD": 'python_sources(name="src", sources=["workflow/*.py"])\n'
     "lambda_function(\n"
@@ -254,8 +263,23 @@ def test_every_handler_packages_and_runs_as_on_lambda(app: Clone) -> None:
         "statusCode": 400,
         "errors": ["bad item ''", "bad item 0"],
     }
-    # `pants run` brings the runtime's SnapStart library, hash-checked, as Lambda would.
-    assert run_handler(app, "services/warm-start:warm", {}) == {"hooks": "1.0.0"}
+    # `pants run` brings the runtime's SnapStart library, hash-checked, and plays the snapshot:
+    # init, the before-snapshot hooks last registered first, the after-restore hooks in order,
+    # then the invocation, with the target's environment and memory.
+    warm = app.pants("run", "services/warm-start:warm")
+    assert json.loads(warm.stdout) == {
+        "library": "1.0.0",
+        "calls": ["flush", "close", "reconnect", "reseed"],
+        "init": "snap-start",
+        "stage": "prod",
+        "memory": 1024,
+    }
+    assert (
+        "pants run warm: SnapStart: before-snapshot hook warm.app.flush_cache\n"
+        "pants run warm: SnapStart: before-snapshot hook warm.app.close_connections\n"
+        "pants run warm: SnapStart: after-restore hook warm.app.reconnect\n"
+        "pants run warm: SnapStart: after-restore hook list.append\n"
+    ) in warm.stderr, warm.stderr
     assert run_handler(app, "services/inventory-export:export", {"b": 1, "a": 2}) == {
         "exported": ["a", "b"]
     }

@@ -179,3 +179,86 @@ def test_only_what_changed_is_planned(workspaces: dict[str, Workspace]) -> None:
     # Only one handler: only that function.
     edit_and_package(clone, "src/python/access/profiles/handler.py")
     assert plans(workspaces) == {"access": {"function/profiles"}, "billing": set()}
+
+
+SETTINGS_ROOT = """
+variable "manifest_path" {{
+  type = string
+}}
+
+module "settings" {{
+  source      = "{module}"
+  functions   = jsondecode(file(var.manifest_path)).functions
+  memory_size = 256
+  timeout     = 15
+  environment = {{ LOG_LEVEL = "info" }}
+}}
+
+output "settings" {{
+  value = module.settings.functions
+}}
+"""
+
+
+def test_function_settings_reach_the_resource_arguments(
+    workspaces: dict[str, Workspace], tmp_path: Path
+) -> None:
+    """The reference module takes each function's `memory_size`, `timeout`, `environment`,
+    `ephemeral_storage` and `publish`/`snap_start` from its `settings` submodule, which Terraform
+    evaluates here without any provider (the AWS provider cannot be downloaded here)."""
+    space = workspaces["access"]
+    module = space.clone.root / "infrastructure/modules/lambda_manifest/settings"
+    (tmp_path / "main.tf").write_text(SETTINGS_ROOT.format(module=module))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CHECKPOINT_DISABLE": "1"}
+    manifest = space.clone.root / "dist/infrastructure.access/manifest.json"
+    for args in (
+        ("init", "-input=false"),
+        ("apply", "-input=false", "-auto-approve", "-var", f"manifest_path={manifest}"),
+    ):
+        result = subprocess.run(
+            [str(terraform()), *args, "-no-color"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    output = subprocess.run(
+        [str(terraform()), "output", "-json", "settings"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    settings = json.loads(output.stdout)
+    # src/python/access/sessions sets all five; the other functions set none.
+    assert settings["sessions"] == {
+        "memory_size": 1024,
+        "timeout": 30,
+        "environment": {"LOG_LEVEL": "info", "STAGE": "prod"},
+        "ephemeral_storage": 512,
+        "snap_start": True,
+        "publish": True,
+    }
+    assert settings["profiles"] == {
+        "memory_size": 256,
+        "timeout": 15,
+        "environment": {"LOG_LEVEL": "info"},
+        "ephemeral_storage": None,
+        "snap_start": False,
+        "publish": False,
+    }
+    entry = space.manifest["functions"]["sessions"]
+    assert {k: entry[k] for k in ("memory_size", "timeout", "snap_start")} == {
+        "memory_size": 1024,
+        "timeout": 30,
+        "snap_start": True,
+    }
+    assert "memory_size" not in space.manifest["functions"]["profiles"]
+    # The module passes them on: each argument reads its function's settings.
+    main = (space.clone.root / "infrastructure/modules/lambda_manifest/main.tf").read_text()
+    for argument in ("memory_size", "timeout", "publish"):
+        assert f"= local.settings[each.key].{argument}\n" in main, argument
+    for block in ("environment", "ephemeral_storage", "snap_start"):
+        assert f'dynamic "{block}"' in main, block

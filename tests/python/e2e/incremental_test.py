@@ -19,7 +19,7 @@ from e2e.clones import Clone, make_clone, served_by_pantsd, source_repo
 # do not use that layer.
 TEXT_SHIPPERS = {"shared", "audit", "sessions", "reports"}
 # The shippers built for more than one runtime, each with its own bytecode.
-SHIPPER_RUNTIMES = {"shared": ("python3.10", "python3.12")}
+SHIPPER_RUNTIMES = {"shared": ("python3.11", "python3.12")}
 # What Pants selects after an edit to it: its importers, the layer, and the layer's users.
 TEXT_SELECTED = TEXT_SHIPPERS | {"invoices", "profiles", "refunds"}
 
@@ -117,7 +117,7 @@ def test_shared_file_change_rebuilds_only_its_importers(
         after = zips(repo)
         assert {name for name in after if after[name] != committed[name]} == TEXT_SHIPPERS
         # For each artifact shipping the file, the compile step of its first-party code (one per
-        # runtime: the shared layer serves python3.10 and python3.12) and its zip step, nothing
+        # runtime: the shared layer serves python3.11 and python3.12) and its zip step, nothing
         # else: no resolve, no install, no third-party compile, no zip of a function that gets
         # the file from the layer (invoices imports it too).
         steps = sum(len(SHIPPER_RUNTIMES.get(name, ("one",))) + 1 for name in TEXT_SHIPPERS)

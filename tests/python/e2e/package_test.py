@@ -81,7 +81,7 @@ GOLDEN_SHA256 = {
     "layer:deps": "5e77131e630b745ee77f2c38344f1b9f88ecf8b39a37998b2ffa3ca72f6eaa53",
     "function:reports": "4a9e454802838792064b3e1b5406ebf4c253edfb821f7579296c4a9a7ff9b3dc",
     "function:profiles": "19348ac5ce4ca5acfa9e0578ed42aacb5f1371ff4e458c57a557d72ed5b1eb5a",
-    "layer:shared": "011d1a91bba494ad507d79a7a91f28edc687289ba3be2cf899faf8f6afaa98a0",
+    "layer:shared": "444e2cfcc29773466e4609bd89e2340e87eb31457ce6996e47283677e31be29a",
     # python3.13 and python3.14, with pydantic's compiled core, on both architectures.
     "layer:pydantic-py313": "e8207b913471d634552eb0a63c09127444199e742659daa2f6f943d365914d78",
     "layer:deps-arm64": "34ef603a5af26f157db809fb42e9c6fd53a4040329105ed4f600d776ec97a4c5",
@@ -91,7 +91,6 @@ GOLDEN_SHA256 = {
     "function:audit": "54ec890e8881f28d5fc674cf1cde298a2c58fae76e8b82f101340e80d8ac95af",
 }
 GOLDEN_COMPILERS = {
-    "python3.10": "3.10.13",
     "python3.11": "3.11.7",
     "python3.12": "3.12.1",
     "python3.13": "3.13.0",

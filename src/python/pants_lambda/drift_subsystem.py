@@ -6,15 +6,17 @@ from pants.backend.python.subsystems.python_tool_base import PythonToolBase
 from pants.backend.python.target_types import EntryPoint
 from pants.backend.python.util_rules.lockfile import LockfileRules
 
-# The drift tool's module inside the tool's PEX (see drift_rules.py).
+# The drift and sync tools' modules inside the tool's PEX (see drift_rules.py).
 DRIFT_TOOL_MODULE = "__lambda_drift_tool"
+SYNC_TOOL_MODULE = "__lambda_sync_tool"
 
 
 class Boto3Tool(PythonToolBase):
     options_scope = "boto3"
     name = "boto3"
     help = (
-        "The AWS SDK for Python (https://github.com/boto/boto3), which `pants lambda-drift` runs "
+        "The AWS SDK for Python (https://github.com/boto/boto3), which `pants lambda-drift` and "
+        "`pants lambda-sync` run "
         "in its own PEX to ask AWS what is deployed. It is installed from a lockfile shipped with "
         "the plugin; set `[boto3].lockfile` and run `pants generate-lockfiles --resolve=boto3` "
         "to pick another version."

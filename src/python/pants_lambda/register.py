@@ -22,6 +22,7 @@ from pants_lambda import (
     runtime_lifecycle,
     runtime_packages,
     secret_scan,
+    sync_rules,
     zip_rules,
 )
 from pants_lambda import target_types as lambda_target_types
@@ -51,4 +52,5 @@ def rules():
         *drift_subsystem.rules(),
         *drift_rules.rules(),
         *secret_scan.rules(),
+        *sync_rules.rules(),
     ]

@@ -5,6 +5,7 @@ Runs with boto3 in the virtualenv `moto.py` installs, never inside Pants or pyte
     python deploy.py deploy ENDPOINT REPO NAME_PREFIX   # every dist/infrastructure.*/manifest.json
     python deploy.py update ENDPOINT FUNCTION ZIP       # new code for one function
     python deploy.py delete ENDPOINT FUNCTION
+    python deploy.py describe ENDPOINT                  # JSON: every function and layer
 """
 
 from __future__ import annotations
@@ -65,6 +66,24 @@ def main(command: str, endpoint: str, *args: str) -> None:
         client.update_function_code(FunctionName=args[0], ZipFile=Path(args[1]).read_bytes())
     elif command == "delete":
         client.delete_function(FunctionName=args[0])
+    elif command == "describe":
+        functions = {
+            fn["FunctionName"]: {
+                "CodeSha256": fn["CodeSha256"],
+                "LastModified": fn["LastModified"],
+                "Layers": [layer["Arn"].split(":layer:")[1] for layer in fn.get("Layers", [])],
+            }
+            for page in client.get_paginator("list_functions").paginate()
+            for fn in page["Functions"]
+        }
+        layers = {
+            layer["LayerName"]: [
+                v["Version"]
+                for v in client.list_layer_versions(LayerName=layer["LayerName"])["LayerVersions"]
+            ]
+            for layer in client.list_layers()["Layers"]
+        }
+        print(json.dumps({"functions": functions, "layers": layers}, sort_keys=True))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

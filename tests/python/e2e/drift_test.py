@@ -7,61 +7,16 @@ versions, functions wired to them), then the deployment and the checkout drift a
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from e2e import moto
+from e2e.moto import PREFIX, SHIP_TEXT, boto3_script, drift, drifted
 from e2e.clones import Clone, lambda_outputs, make_clone, served_by_pantsd, stop_process_group
 from e2e.incremental_test import commit_all, git
 from e2e.terraform_test import MODULES, Workspace
-
-PREFIX = "test-"
-DEPLOY = Path(__file__).with_name("deploy.py")
-# The artifacts that ship src/python/shared/text.py, once it is edited.
-SHIP_TEXT = {
-    "access/layer/shared": "changed",
-    "billing/layer/shared": "changed",
-    "access/function/audit": "changed",
-    "access/function/sessions": "changed",
-    "billing/function/reports": "changed",
-}
-LINE = re.compile(r"^(\w+)\s+(function|layer)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
-
-
-def drift(
-    clone: Clone, endpoint: str, aws_env: dict[str, str] = moto.FAKE_CREDENTIALS
-) -> tuple[int, dict[str, str], str]:
-    """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-drift`."""
-    result = clone.pants(
-        "lambda-drift",
-        f"--name-prefix={PREFIX}",
-        f"--endpoint-url={endpoint}",
-        "infrastructure::",
-        check=False,
-        extra_env=aws_env,
-    )
-    statuses = {
-        f"{module}/{kind}/{key}": status.split(" (")[0]
-        for module, kind, key, _, status in LINE.findall(result.stdout)
-    }
-    return result.returncode, statuses, result.stderr
-
-
-def drifted(statuses: dict[str, str]) -> dict[str, str]:
-    return {artifact: status for artifact, status in statuses.items() if status != "in sync"}
-
-
-def boto3_script(python: Path, *args: str) -> None:
-    subprocess.run(
-        [str(python), str(DEPLOY), *args],
-        check=True,
-        env={"PATH": "/usr/bin:/bin", **moto.FAKE_CREDENTIALS},
-    )
-
 
 @pytest.fixture(scope="module")
 def python(tmp_path_factory: pytest.TempPathFactory) -> Path:

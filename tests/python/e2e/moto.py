@@ -8,6 +8,7 @@ virtualenv to deploy ZIPs the way the reference Terraform does.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from e2e.clones import interpreter_for, stop_process_group
+from e2e.clones import Clone, interpreter_for, stop_process_group
 
 REQUIREMENTS = ("moto[server]==5.2.5", "boto3==1.44.5")
 # What boto3 needs to sign requests to moto; moto accepts any keys.
@@ -80,3 +81,51 @@ def moto_server(python: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen
         yield url, server
     finally:
         stop_process_group(server)
+
+
+# Deployed as the reference Terraform names things: `<prefix><module>-<key>`.
+PREFIX = "test-"
+DEPLOY = Path(__file__).with_name("deploy.py")
+# The artifacts that ship src/python/shared/text.py, once it is edited.
+SHIP_TEXT = {
+    "access/layer/shared": "changed",
+    "billing/layer/shared": "changed",
+    "access/function/audit": "changed",
+    "access/function/sessions": "changed",
+    "billing/function/reports": "changed",
+}
+LINE = re.compile(r"^(\w+)\s+(function|layer)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
+
+
+def drift(
+    clone: Clone, endpoint: str, aws_env: dict[str, str] = FAKE_CREDENTIALS
+) -> tuple[int, dict[str, str], str]:
+    """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-drift`."""
+    result = clone.pants(
+        "lambda-drift",
+        f"--name-prefix={PREFIX}",
+        f"--endpoint-url={endpoint}",
+        "infrastructure::",
+        check=False,
+        extra_env=aws_env,
+    )
+    statuses = {
+        f"{module}/{kind}/{key}": status.split(" (")[0]
+        for module, kind, key, _, status in LINE.findall(result.stdout)
+    }
+    return result.returncode, statuses, result.stderr
+
+
+def drifted(statuses: dict[str, str]) -> dict[str, str]:
+    return {artifact: status for artifact, status in statuses.items() if status != "in sync"}
+
+
+def boto3_script(python: Path, *args: str) -> str:
+    """Runs deploy.py with boto3 in the moto virtualenv; returns its stdout."""
+    return subprocess.run(
+        [str(python), str(DEPLOY), *args],
+        check=True,
+        env={"PATH": "/usr/bin:/bin", **FAKE_CREDENTIALS},
+        capture_output=True,
+        text=True,
+    ).stdout

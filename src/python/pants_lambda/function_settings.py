@@ -61,18 +61,29 @@ RESERVED_ENVIRONMENT = frozenset(
 _ENVIRONMENT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
 
 
-def _in_range(field: type, address: Address, value: Optional[int], limits, unit: str) -> None:
-    low, high = limits
-    if value is not None and not low <= value <= high:
-        raise InvalidFieldException(
-            f"The `{field.alias}` field of {address} is {value:,}, but Lambda allows "
-            f"{low:,} to {high:,}{unit}. Set a value in that range, or leave the field out for "
-            "Lambda's default."
-        )
+class _LimitedIntField(IntField):
+    """An integer Lambda accepts within `limits`, in `unit`s; None for Lambda's default."""
+
+    limits: tuple[int, int]
+    unit: str
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[int], address: Address) -> Optional[int]:
+        value = super().compute_value(raw_value, address)
+        low, high = cls.limits
+        if value is not None and not low <= value <= high:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is {value:,}, but Lambda allows "
+                f"{low:,} to {high:,} {cls.unit}. Set a value in that range, or leave the field "
+                "out for Lambda's default."
+            )
+        return value
 
 
-class LambdaMemorySizeField(IntField):
+class LambdaMemorySizeField(_LimitedIntField):
     alias = "memory_size"
+    limits = MEMORY_MB
+    unit = "MB"
     help = help_text(
         f"""
         The function's memory in MB, {MEMORY_MB[0]:,} to {MEMORY_MB[1]:,} (CPU grows with it);
@@ -81,15 +92,11 @@ class LambdaMemorySizeField(IntField):
         """
     )
 
-    @classmethod
-    def compute_value(cls, raw_value: Optional[int], address: Address) -> Optional[int]:
-        value = super().compute_value(raw_value, address)
-        _in_range(cls, address, value, MEMORY_MB, " MB")
-        return value
 
-
-class LambdaTimeoutField(IntField):
+class LambdaTimeoutField(_LimitedIntField):
     alias = "timeout"
+    limits = TIMEOUT_SECONDS
+    unit = "seconds"
     help = help_text(
         f"""
         How long an invocation may run, in seconds, {TIMEOUT_SECONDS[0]} to
@@ -98,15 +105,11 @@ class LambdaTimeoutField(IntField):
         """
     )
 
-    @classmethod
-    def compute_value(cls, raw_value: Optional[int], address: Address) -> Optional[int]:
-        value = super().compute_value(raw_value, address)
-        _in_range(cls, address, value, TIMEOUT_SECONDS, " seconds")
-        return value
 
-
-class LambdaEphemeralStorageField(IntField):
+class LambdaEphemeralStorageField(_LimitedIntField):
     alias = "ephemeral_storage"
+    limits = EPHEMERAL_STORAGE_MB
+    unit = "MB"
     help = help_text(
         f"""
         The size of `/tmp` in MB, {EPHEMERAL_STORAGE_MB[0]:,} to {EPHEMERAL_STORAGE_MB[1]:,};
@@ -115,12 +118,6 @@ class LambdaEphemeralStorageField(IntField):
         Example: `ephemeral_storage=2048`.
         """
     )
-
-    @classmethod
-    def compute_value(cls, raw_value: Optional[int], address: Address) -> Optional[int]:
-        value = super().compute_value(raw_value, address)
-        _in_range(cls, address, value, EPHEMERAL_STORAGE_MB, " MB")
-        return value
 
 
 class LambdaEnvironmentField(DictStringToStringField):

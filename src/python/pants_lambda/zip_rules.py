@@ -168,6 +168,18 @@ async def _tool_inputs(spec: dict, sources: tuple[ZipSource, ...]) -> _ToolInput
     return _ToolInputs(digest, (_SPEC,), FrozenDict())
 
 
+def _raise_for_failure(result: FallibleProcessResult, address: Address, doing: str) -> None:
+    """The zip tool's exit code: a spec error is the user's (the target's), any other a bug."""
+    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
+        message = result.stderr.decode().strip()
+        raise InvalidTargetException(f"{address} cannot be packaged: {message}")
+    if result.exit_code != 0:
+        raise ZipToolError(
+            f"{doing} {address} failed with exit code {result.exit_code} (a bug in pants_lambda, "
+            f"or the machine, e.g. a full disk):\n{result.stderr.decode()}"
+        )
+
+
 @rule(desc="Zip a Lambda artifact", level=LogLevel.DEBUG)
 async def build_lambda_zip(
     request: BuildLambdaZipRequest, python: PythonBuildStandaloneBinary
@@ -208,15 +220,7 @@ async def build_lambda_zip(
             )
         ),
     )
-    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
-        raise InvalidTargetException(
-            f"{request.address} cannot be packaged: {result.stderr.decode().strip()}"
-        )
-    if result.exit_code != 0:
-        raise ZipToolError(
-            f"Zipping {request.address} failed with exit code {result.exit_code} (a bug in "
-            f"pants_lambda, or the machine, e.g. a full disk):\n{result.stderr.decode()}"
-        )
+    _raise_for_failure(result, request.address, "Zipping")
     zip_digest, listing = await MultiGet(
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.zip_path]))),
         Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([_ENTRIES]))),
@@ -270,15 +274,7 @@ async def scan_lambda_environment(
             )
         ),
     )
-    if result.exit_code == zip_tool.SPEC_ERROR_EXIT_CODE:
-        raise InvalidTargetException(
-            f"{request.address} cannot be packaged: {result.stderr.decode().strip()}"
-        )
-    if result.exit_code != 0:
-        raise ZipToolError(
-            f"Checking the environment of {request.address} failed with exit code "
-            f"{result.exit_code} (a bug in pants_lambda):\n{result.stderr.decode()}"
-        )
+    _raise_for_failure(result, request.address, "Checking the environment of")
     return EnvironmentScanned()
 
 

@@ -329,16 +329,10 @@ def main(spec_path: str | None, mode: str | None = None) -> int:
     else:
         with open(spec_path) as fp:
             spec = json.load(fp)
-    if mode == "--scan-environment":
+    checks_only = {"--compile": compile_bytecode, "--scan-environment": check_environment}
+    if mode in checks_only:
         try:
-            check_environment(spec)
-        except ZipSpecError as e:
-            print(e, file=sys.stderr)
-            return SPEC_ERROR_EXIT_CODE
-        return 0
-    if mode == "--compile":
-        try:
-            compile_bytecode(spec)
+            checks_only[mode](spec)
         except ZipSpecError as e:
             print(e, file=sys.stderr)
             return SPEC_ERROR_EXIT_CODE
@@ -357,6 +351,6 @@ def main(spec_path: str | None, mode: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1] if sys.argv[1:2] in (["--compile"], ["--scan-environment"]) else None
+    mode = sys.argv[1] if sys.argv[1:2] and sys.argv[1].startswith("--") else None
     arguments = sys.argv[2:] if mode else sys.argv[1:]
     sys.exit(main(arguments[0] if arguments else None, mode=mode))

@@ -35,6 +35,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from generate import copy_plugin
+
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.12"
 BEGIN, END = "<!-- cold-start:begin -->", "<!-- cold-start:end -->"
@@ -109,11 +111,7 @@ def write_repo(root: Path) -> None:
     """A new repository: the launcher, the plugin, boto3 and pydantic, the three functions."""
     if root.exists():
         shutil.rmtree(root)
-    plugin = root / "pants-plugins/pants_lambda"
-    plugin.mkdir(parents=True)
-    for source in (REPO / "src/python/pants_lambda").iterdir():
-        if source.suffix in (".py", ".lock") and not source.name.endswith("_test.py"):
-            shutil.copy2(source, plugin / source.name)
+    copy_plugin(root)
     shutil.copy2(REPO / "pants", root / "pants")
     version = re.search(r'pants_version = "([^"]+)"', (REPO / "pants.toml").read_text())
     assert version, "pants.toml pins pants_version"

@@ -252,14 +252,15 @@ def copy_launcher_and_lockfile(dest: Path) -> None:
 def copy_plugin(dest: Path) -> None:
     """The plugin's sources without its tests, loaded through `pythonpath` as this repository
     loads them: the same code as the wheel README.md installs, without building it."""
-    source = REPO / "src/python/pants_lambda"
+    source = REPO / "pants-plugins/pants_lambda"
     target = dest / "pants-plugins/pants_lambda"
-    target.mkdir(parents=True, exist_ok=True)
-    # Its Python files and the tools' default lockfiles it loads as resources.
-    for path in sorted([*source.glob("*.py"), *source.glob("*.lock")]):
+    # Its Python files, in their folders, and the tools' default lockfiles it loads as resources.
+    for path in sorted([*source.rglob("*.py"), *source.glob("*.lock")]):
         if path.name.endswith("_test.py") or path.name == "conftest.py":
             continue
-        shutil.copy2(path, target / path.name)
+        copied = target / path.relative_to(source)
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copied)
 
 
 def write_repo(side: str, shape: Shape, dest: Path) -> None:

@@ -217,3 +217,20 @@ def stop_process_group(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def git(clone: Clone, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        cwd=clone.root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def commit_all(clone: Clone, message: str) -> None:
+    """Makes the copy a git repository whose `main` holds every file, as one commit."""
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", message)

@@ -14,9 +14,16 @@ import pytest
 
 from e2e import moto
 from e2e.moto import PREFIX, SHIP_TEXT, boto3_script, drift, drifted
-from e2e.clones import Clone, lambda_outputs, make_clone, served_by_pantsd, stop_process_group
-from e2e.incremental_test import commit_all, git
-from e2e.terraform_test import MODULES, Workspace
+from e2e.clones import (
+    Clone,
+    commit_all,
+    git,
+    lambda_outputs,
+    make_clone,
+    served_by_pantsd,
+    stop_process_group,
+)
+from e2e.terraform_tools import MODULES, Workspace
 
 @pytest.fixture(scope="module")
 def python(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from e2e.clones import Clone, make_clone, served_by_pantsd, source_repo
+from e2e.clones import Clone, commit_all, git, make_clone, served_by_pantsd, source_repo
 
 # The artifacts that ship shared/text.py: the `shared` layer, and the functions importing it that
 # do not use that layer.
@@ -22,23 +22,6 @@ TEXT_SHIPPERS = {"shared", "audit", "sessions", "reports"}
 SHIPPER_RUNTIMES = {"shared": ("python3.11", "python3.12")}
 # What Pants selects after an edit to it: its importers, the layer, and the layer's users.
 TEXT_SELECTED = TEXT_SHIPPERS | {"invoices", "profiles", "refunds"}
-
-
-def git(clone: Clone, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
-        cwd=clone.root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def commit_all(clone: Clone, message: str) -> None:
-    """Makes the copy a git repository whose `main` holds every file, as one commit."""
-    git(clone, "init", "-q", "-b", "main")
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", message)
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ def readme_pants_tomls() -> list[str]:
 
 
 def plugin_wheel() -> Path:
-    """The wheel `src/python/pants_lambda:dist` builds, which Pants puts into the test sandbox."""
+    """The wheel `pants-plugins/pants_lambda:dist` builds, which Pants puts into the test sandbox."""
     wheels = sorted(Path.cwd().glob("pants_lambda-*-py3-none-any.whl"))
     assert len(wheels) == 1, (
         f"expected the plugin's wheel in the test sandbox {Path.cwd()}, found {wheels}: the "
-        "tests' `runtime_package_dependencies` must list src/python/pants_lambda:dist"
+        "tests' `runtime_package_dependencies` must list pants-plugins/pants_lambda:dist"
     )
     return wheels[0]
 

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from e2e.clones import Clone, make_clone, served_by_pantsd, write_files
-from e2e.package_test import EXPECTED
+from e2e.example import EXPECTED
 
 # Handlers that misbehave, and one that reports what Lambda gives it.
 RUNCHECK = {

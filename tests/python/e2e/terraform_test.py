@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -17,73 +16,7 @@ from typing import Iterator
 import pytest
 
 from e2e.clones import Clone, make_clone, served_by_pantsd
-from e2e.terraform_tools import null_provider_dir, terraform
-
-MODULES = ("access", "billing")
-
-
-class Workspace:
-    def __init__(self, clone: Clone, module: str, workdir: Path) -> None:
-        self.clone, self.module, self.workdir = clone, module, workdir
-        workdir.mkdir(parents=True)
-        shutil.copy(clone.root / "tests/terraform/null_manifest/main.tf", workdir)
-        self.run("init", f"-plugin-dir={null_provider_dir()}")
-
-    @property
-    def manifest(self) -> dict:
-        path = self.clone.root / f"dist/infrastructure.{self.module}/manifest.json"
-        return json.loads(path.read_text())
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.workdir),
-            "CHECKPOINT_DISABLE": "1",  # No call home for version checks.
-            "TF_IN_AUTOMATION": "1",
-        }
-        command, *rest = args
-        variables = []
-        if command in ("plan", "apply"):
-            variables = [
-                "-var",
-                f"manifest_path={self.clone.root}/dist/infrastructure.{self.module}/manifest.json",
-                "-var",
-                f"artifacts_root={self.clone.root}/infrastructure/{self.module}",
-            ]
-        result = subprocess.run(
-            [
-                str(terraform()),
-                command,
-                "-no-color",
-                *(["-input=false"] if command in ("init", "plan", "apply") else []),
-                *variables,
-                *rest,
-            ],
-            cwd=self.workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"terraform {' '.join(args)}: {result.stdout}\n{result.stderr}")
-        return result
-
-    def planned_changes(self) -> set[str]:
-        plan = self.run("plan", "-detailed-exitcode", "-out=tfplan", check=False)
-        assert plan.returncode in (0, 2), plan.stderr
-        shown = json.loads(self.run("show", "-json", "tfplan").stdout)
-        changed = {
-            f"{rc['name']}/{rc['index']}"
-            for rc in shown.get("resource_changes", [])
-            if rc["change"]["actions"] != ["no-op"]
-        }
-        # -detailed-exitcode says "changes" exactly when the JSON lists some.
-        assert (plan.returncode == 2) == bool(changed), (plan.returncode, changed)
-        return changed
-
-    def apply(self) -> None:
-        self.run("apply", "-auto-approve")
-
+from e2e.terraform_tools import MODULES, Workspace, terraform
 
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Workspace]]:

@@ -33,7 +33,10 @@ from pants.util.logging import LogLevel
 from pants_lambda.util_rules import cache_first, scripts
 from pants_lambda.sandbox import zip_tool
 from pants_lambda.util_rules.cache_first import CacheFirstProcess
-from pants_lambda.util_rules.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.util_rules.runtime_interpreter import (
+    RuntimeInterpreter,
+    RuntimeInterpreterRequest,
+)
 from pants_lambda.util_rules.scripts import Script, ScriptRequest
 from pants_lambda.checks.secret_scan import DETECTORS, SecretScanner, SecretScannerRequest
 

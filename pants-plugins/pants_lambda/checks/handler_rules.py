@@ -29,7 +29,10 @@ from pants.util.logging import LogLevel
 from pants_lambda.util_rules import cache_first, scripts
 from pants_lambda.util_rules.cache_first import CacheFirstProcess
 from pants_lambda.util_rules.closure_rules import LambdaClosure
-from pants_lambda.util_rules.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.util_rules.runtime_interpreter import (
+    RuntimeInterpreter,
+    RuntimeInterpreterRequest,
+)
 from pants_lambda.targets.target_types import LambdaFunctionHandlerField
 from pants_lambda.util_rules.scripts import Script, ScriptRequest
 

@@ -465,3 +465,25 @@ def test_modules_the_runtime_brings(
         "  src/python/app/handler.py:1: from aws_durable_execution_sdk_python import "
         "DurableContext, durable_execution\n",
     )
+
+
+def test_an_import_pants_found_two_owners_for_is_missing_unless_shipped(
+    rule_runner: RuleRunner,
+) -> None:
+    # Two services' requirement files pin one package: Pants warns, and adds neither.
+    files = {
+        "src/python/fn_a/BUILD": 'python_requirement(name="reqs", requirements=["idna==3.10"])\n',
+        "src/python/fn_b/BUILD": 'python_requirement(name="reqs", requirements=["idna==3.10"])\n'
+        'python_sources(name="src")\n'
+        'lambda_function(name="fn", handler="app.py:handler", runtime="python3.12")\n',
+        "src/python/fn_b/app.py": "import idna\n\n\ndef handler(event, context):\n"
+        "    return idna.encode(event['host'])\n",
+    }
+    rule_runner.write_files(files)
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, Address("src/python/fn_b", target_name="fn"))
+    assert (
+        "  src/python/fn_b/app.py:1: import idna (Pants found several owners, "
+        "src/python/fn_a:reqs, src/python/fn_b:reqs, and added none of them: list the one to "
+        "ship in the target's `dependencies`"
+    ) in str(error.value), str(error.value)

@@ -49,7 +49,10 @@ from pants.util.logging import LogLevel
 from pants_lambda.util_rules import cache_first, runtime_interpreter, scripts
 from pants_lambda.util_rules.cache_first import CacheFirstProcess
 from pants_lambda.platforms import RUNTIMES
-from pants_lambda.util_rules.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.util_rules.runtime_interpreter import (
+    RuntimeInterpreter,
+    RuntimeInterpreterRequest,
+)
 from pants_lambda.checks.runtime_packages import left_to_runtime_advice, runtime_modules
 from pants_lambda.util_rules.scripts import Script, ScriptRequest
 
@@ -132,6 +135,8 @@ class UnownedImport:
     module: str
     stdlib: bool  # In Pants' standard library list (which holds every Python version's).
     weak: bool  # In the body of a `try:` with `except ImportError:` (Pants' own reading).
+    # The owners Pants could not choose between (and so added none of), if that is why.
+    ambiguous_owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,9 +206,9 @@ async def find_unowned_imports(
         )
         and not _ignored(module, infer.ignored_unowned_imports)
     ]
-    # Pants calls an import whose owners it could not tell apart "unowned" too; it warns about
-    # those itself, and something does provide them. (Standard library imports have no owners
-    # to ask about.)
+    # Pants calls an import whose owners it could not tell apart "unowned" too, warns, and adds
+    # none of them: unless the ZIP or a layer ships the module some other way, it is missing, and
+    # the error names the owners. (Standard library imports have no owners to ask about.)
     owned_elsewhere = [c for c in candidates if not c[3]]
     owners = await MultiGet(
         Get(
@@ -213,14 +218,17 @@ async def find_unowned_imports(
         for fs, module, _, _ in owned_elsewhere
     )
     ambiguous = {
-        (fs.address, module)
+        (fs.address, module): tuple(sorted(str(a) for a in found.ambiguous))
         for (fs, module, _, _), found in zip(owned_elsewhere, owners)
         if found.ambiguous
     }
     by_file: dict[PythonImportDependenciesInferenceFieldSet, list[UnownedImport]] = {}
     for fs, module, info, stdlib in candidates:
-        if (fs.address, module) not in ambiguous:
-            by_file.setdefault(fs, []).append(UnownedImport(info.lineno, module, stdlib, info.weak))
+        by_file.setdefault(fs, []).append(
+            UnownedImport(
+                info.lineno, module, stdlib, info.weak, ambiguous.get((fs.address, module), ())
+            )
+        )
     stripped = await MultiGet(
         Get(StrippedSourceFiles, SourceFilesRequest([fs.source])) for fs in by_file
     )
@@ -430,8 +438,16 @@ async def check_imports_provided(
         problems.setdefault((f.file, line), (text, []))[1].append(runtime)
 
     def statement(f, node, gone: Mapping[str, UnownedImport], runtime: str) -> str:
-        stdlib = any(gone[m].stdlib for m in node["modules"] if m in gone)
+        missing = [gone[m] for m in node["modules"] if m in gone]
+        stdlib = any(i.stdlib for i in missing)
         note = f" (not in the standard library of {runtime})" if stdlib else ""
+        owners = sorted({o for i in missing for o in i.ambiguous_owners})
+        if owners:
+            note += (
+                f" (Pants found several owners, {', '.join(owners)}, and added none of them: list "
+                "the one to ship in the target's `dependencies`, or set "
+                '`[python-infer].ambiguity_resolution = "by_source_root"`)'
+            )
         return f"{f.file}:{node['line']}: {node['text']}{note}"
 
     for index, (f, by_runtime) in enumerate(missing.items()):
@@ -460,7 +476,8 @@ async def check_imports_provided(
             seen = _statements(read.nodes) | read.type_checking
             for module, imp in gone.items():
                 if module not in seen and not imp.weak:
-                    add(f, imp.line, [f"{f.file}:{imp.line}: import {module}"], runtime)
+                    node = {"line": imp.line, "text": f"import {module}", "modules": [module]}
+                    add(f, imp.line, [statement(f, node, gone, runtime)], runtime)
     if unread and any(unread.values()):
         logger.warning(
             f"{target}: could not confirm that these imports are provided on Lambda "

@@ -26,7 +26,10 @@ from pants_lambda.artifacts.function_rules import (
     LambdaFunctionFieldSet,
 )
 from pants_lambda.targets.function_settings import FunctionSettings
-from pants_lambda.util_rules.runtime_interpreter import RuntimeInterpreter, RuntimeInterpreterRequest
+from pants_lambda.util_rules.runtime_interpreter import (
+    RuntimeInterpreter,
+    RuntimeInterpreterRequest,
+)
 from pants_lambda.checks.runtime_packages import InstalledRuntimePackages, RuntimePackagesRequest
 from pants_lambda.targets.target_types import (
     LambdaArchitectureField,

@@ -110,7 +110,8 @@ FILES = {
     "    session = boto3.session.Session(region_name='eu-west-1')\n"
     "    return ok({'items': cart.items, 'sdk': f\"{'-'.join([\"boto3\", boto3.__version__])}\",\n"
     "               'region': session.region_name})\n",
-    # python3.11: pkg_resources from the runtime's setuptools, and a guarded optional import.
+    # python3.11: pkg_resources from the runtime's setuptools, a guarded optional import, and type
+    # stubs imported under `if TYPE_CHECKING:`.
     "services/order-history/BUILD": 'python_sources(name="src", sources=["orders/*.py"])\n'
     "lambda_function(\n"
     '    name="order-report",\n'
@@ -118,7 +119,10 @@ FILES = {
     '    runtime="python3.11",\n'
     ")\n",
     "services/order-history/orders/__init__.py": "",
-    "services/order-history/orders/report.py": "import os\n\nimport pkg_resources\n\n"
+    "services/order-history/orders/report.py": "import os\nfrom typing import TYPE_CHECKING\n\n"
+    "import pkg_resources\n\n"
+    # Type stubs only a type checker reads: never imported on Lambda, so nothing provides them.
+    "if TYPE_CHECKING:\n    from mypy_boto3_dynamodb import DynamoDBClient\n\n"
     "try:\n    import ujson as json_impl\nexcept ImportError:\n    import json as json_impl\n\n\n"
     "def lambda_handler(event, context):\n"
     "    return {\n"

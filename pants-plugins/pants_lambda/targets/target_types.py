@@ -163,8 +163,9 @@ class LambdaIncludeRuntimeProvidedField(BoolField):
     help = help_text(
         """
         Whether the ZIP ships the distributions the Lambda runtime itself provides (boto3,
-        botocore, s3transfer, jmespath, urllib3, python-dateutil, six, and setuptools on
-        python3.10 to python3.12) when its requirements need them. With `False`, the ZIP ships
+        botocore, s3transfer, jmespath, urllib3, python-dateutil, six, awslambdaric, simplejson,
+        snapshot-restore-py, setuptools on python3.10 to python3.12, and the durable functions
+        SDK from python3.13) when its requirements need them. With `False`, the ZIP ships
         none of them and the code uses the runtime's copies, at the runtime's versions (see the
         README's "The runtime's own packages"); `pants run` puts those copies on `sys.path`
         after the function's and its layers' files, as Lambda does.

@@ -408,3 +408,22 @@ def test_a_folder_globbed_whole_with_secrets_fails_until_they_are_left_out(app: 
     ) in refused.stderr, refused.stderr
     assert secret_key not in refused.stderr and key_body not in refused.stderr
     assert "config.json" in shipped and not {".env", "id_rsa"} & set(shipped), shipped
+
+
+def test_a_snapstart_hook_that_raises_fails_the_run(app: Clone) -> None:
+    # A connection the snapshot captured and the restore cannot renew: the deploy of a SnapStart
+    # version would fail; `pants run` fails with the hook's name and traceback.
+    failing = (
+        "from snapshot_restore_py import register_after_restore\n\n\n"
+        "@register_after_restore\ndef reconnect():\n"
+        "    raise ConnectionError('the database went away')\n\n\n"
+        "def lambda_handler(event, context):\n    return {}\n"
+    )
+    with edited(app, {"services/warm-start/warm/app.py": failing}):
+        result = app.pants("run", "services/warm-start:warm", check=False)
+    assert result.returncode != 0
+    assert "ConnectionError: the database went away" in result.stderr, result.stderr
+    assert (
+        "pants run warm: the SnapStart after-restore hook warm.app.reconnect raised: Lambda would "
+        "fail to restore the snapshot"
+    ) in result.stderr

@@ -233,6 +233,28 @@ def test_sync_updates_exactly_what_changed(python: Path, tmp_path: Path, clone: 
             # The account is what this checkout builds.
             code, statuses, stderr = drift(clone, endpoint)
             assert code == 0 and not drifted(statuses), (statuses, stderr)
+
+            # What a sync leaves to Terraform: a function gone from the account is not created, a
+            # ZIP that goes through S3 is not uploaded; the rest goes on, and the exit code says so.
+            boto3_script(python, "delete", endpoint, f"{PREFIX}access-tokens")
+            build = clone.root / "src/python/billing/payments/BUILD"
+            handler = clone.root / "src/python/billing/payments/handler.py"
+            build_text, handler_text = build.read_text(), handler.read_text()
+            layers = 'layers=["layers/deps"],'
+            build.write_text(build_text.replace(layers, layers + '\n    upload="s3",'))
+            handler.write_text(handler_text + "\n# edited by the sync test\n")
+            try:
+                code, statuses, stderr = sync(clone, endpoint, allowed)
+            finally:
+                build.write_text(build_text)
+                handler.write_text(handler_text)
+            assert code == 1, (statuses, stderr)
+            assert {k: v for k, v in statuses.items() if v != "unchanged"} == {
+                "access/function/tokens": "missing (not in the account)",
+                "billing/function/payments": "needs terraform "
+                '(upload="s3": deploy it with Terraform)',
+            }, statuses
+            assert f"{PREFIX}access-tokens" not in deployed(python, endpoint)["functions"]
         finally:
             text.write_text(original)
 

@@ -152,7 +152,9 @@ def test_rollback_is_checkout_package_apply(python: Path, tmp_path: Path, clone:
 ACCOUNT = "123456789012"
 
 
-def sync(clone: Clone, endpoint: str, *options: str) -> tuple[int, dict[str, str], str]:
+def sync(
+    clone: Clone, endpoint: str, *options: str, aws_env: dict[str, str] = FAKE_CREDENTIALS
+) -> tuple[int, dict[str, str], str]:
     """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-sync`."""
     result = clone.pants(
         "lambda-sync",
@@ -161,7 +163,7 @@ def sync(clone: Clone, endpoint: str, *options: str) -> tuple[int, dict[str, str
         *options,
         "infrastructure::",
         check=False,
-        extra_env=FAKE_CREDENTIALS,
+        extra_env=aws_env,
     )
     statuses = {
         f"{module}/{kind}/{key}": status
@@ -255,6 +257,18 @@ def test_sync_updates_exactly_what_changed(python: Path, tmp_path: Path, clone: 
                 '(upload="s3": deploy it with Terraform)',
             }, statuses
             assert f"{PREFIX}access-tokens" not in deployed(python, endpoint)["functions"]
+
+            # No credentials anywhere: one clear line, nothing updated.
+            (tmp_path / "empty-home").mkdir()
+            no_credentials = {
+                "HOME": str(tmp_path / "empty-home"),
+                "AWS_REGION": "us-east-1",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+            code, statuses, stderr = sync(clone, endpoint, allowed, aws_env=no_credentials)
+            assert code == 2 and not statuses
+            assert "Unable to locate credentials" in stderr and "nothing was updated" in stderr
+            assert "Traceback" not in stderr
         finally:
             text.write_text(original)
 

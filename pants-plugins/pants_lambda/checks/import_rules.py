@@ -335,13 +335,19 @@ async def read_import_chains(request: ImportChainsRequest) -> ImportChains:
 
 
 async def _chain_reader(runtimes: tuple[str, ...]) -> RuntimeInterpreter | None:
-    """A CPython to read import chains with: the targets' runtimes' first, newest first, else the
-    newest of any Lambda runtime on the machine (try/except and imports read alike in all)."""
-    order = sorted(runtimes, key=lambda r: RUNTIMES[r].python_version, reverse=True)
-    order += [r for r in sorted(RUNTIMES, key=lambda r: RUNTIMES[r].python_version, reverse=True)
-              if r not in order]
-    found = await MultiGet(Get(RuntimeInterpreter, RuntimeInterpreterRequest(r)) for r in order)
-    return next((i for i in found if i.path is not None), None)
+    """A CPython to read import chains with: the target's runtimes' first, newest first, else the
+    newest of any Lambda runtime on the machine (try/except and imports read alike in all).
+    Machines are only probed for the other runtimes when the target's have no CPython."""
+
+    def newest_first(names) -> list[str]:
+        return sorted(names, key=lambda r: RUNTIMES[r].python_version, reverse=True)
+
+    for group in (newest_first(runtimes), newest_first(set(RUNTIMES) - set(runtimes))):
+        found = await MultiGet(Get(RuntimeInterpreter, RuntimeInterpreterRequest(r)) for r in group)
+        for interpreter in found:
+            if interpreter.path is not None:
+                return interpreter
+    return None
 
 
 def _works(node, missing: Mapping[str, UnownedImport]) -> bool:

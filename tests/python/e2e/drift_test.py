@@ -17,7 +17,15 @@ from typing import Iterator
 import pytest
 
 from e2e import moto
-from e2e.moto import FAKE_CREDENTIALS, LINE, PREFIX, SHIP_TEXT, boto3_script, drift, drifted
+from e2e.moto import (
+    FAKE_CREDENTIALS,
+    PREFIX,
+    SHIP_TEXT,
+    aws_goal,
+    boto3_script,
+    drift,
+    drifted,
+)
 from e2e.clones import (
     Clone,
     commit_all,
@@ -155,21 +163,7 @@ ACCOUNT = "123456789012"
 def sync(
     clone: Clone, endpoint: str, *options: str, aws_env: dict[str, str] = FAKE_CREDENTIALS
 ) -> tuple[int, dict[str, str], str]:
-    """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-sync`."""
-    result = clone.pants(
-        "lambda-sync",
-        f"--name-prefix={PREFIX}",
-        f"--endpoint-url={endpoint}",
-        *options,
-        "infrastructure::",
-        check=False,
-        extra_env=aws_env,
-    )
-    statuses = {
-        f"{module}/{kind}/{key}": status
-        for module, kind, key, _, status in LINE.findall(result.stdout)
-    }
-    return result.returncode, statuses, result.stderr
+    return aws_goal(clone, "lambda-sync", endpoint, *options, aws_env=aws_env)
 
 
 def deployed(python: Path, endpoint: str) -> dict:

@@ -97,23 +97,37 @@ SHIP_TEXT = {
 LINE = re.compile(r"^(\w+)\s+(function|layer)\s+(\S+)\s+(\S+)\s+(.+?)\s*$", re.MULTILINE)
 
 
-def drift(
-    clone: Clone, endpoint: str, aws_env: dict[str, str] = FAKE_CREDENTIALS
+def aws_goal(
+    clone: Clone,
+    goal: str,
+    endpoint: str,
+    *options: str,
+    aws_env: dict[str, str] = FAKE_CREDENTIALS,
 ) -> tuple[int, dict[str, str], str]:
-    """The exit code, `module/kind/key -> status` and stderr of `./pants lambda-drift`."""
+    """The exit code, `module/kind/key -> status` and stderr of `./pants <goal>` (`lambda-drift`,
+    `lambda-sync`) on the example's manifests."""
     result = clone.pants(
-        "lambda-drift",
+        goal,
         f"--name-prefix={PREFIX}",
         f"--endpoint-url={endpoint}",
+        *options,
         "infrastructure::",
         check=False,
         extra_env=aws_env,
     )
     statuses = {
-        f"{module}/{kind}/{key}": status.split(" (")[0]
+        f"{module}/{kind}/{key}": status
         for module, kind, key, _, status in LINE.findall(result.stdout)
     }
     return result.returncode, statuses, result.stderr
+
+
+def drift(
+    clone: Clone, endpoint: str, aws_env: dict[str, str] = FAKE_CREDENTIALS
+) -> tuple[int, dict[str, str], str]:
+    """`./pants lambda-drift`'s exit code, statuses without their details, and stderr."""
+    code, statuses, stderr = aws_goal(clone, "lambda-drift", endpoint, aws_env=aws_env)
+    return code, {artifact: s.split(" (")[0] for artifact, s in statuses.items()}, stderr
 
 
 def drifted(statuses: dict[str, str]) -> dict[str, str]:

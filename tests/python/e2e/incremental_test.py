@@ -65,6 +65,8 @@ class Run:
     stats: dict[str, int]
     # Each process the run started, as Pants logged it (its argv, env, input digests, ...).
     spawned: list[str]
+    # What pantsd said of files changing during the run (it then starts the goal again).
+    retries: list[str]
 
     @property
     def descriptions(self) -> list[str]:
@@ -91,6 +93,7 @@ class Run:
             [
                 *context,
                 json.dumps(self.stats, indent=1),
+                *self.retries,
                 f"started ({repeated} of them a process already started in this run):",
                 *self.descriptions,
             ]
@@ -105,7 +108,8 @@ def package(clone: Clone) -> Run:
     """`package ::` with Pants' counters, and what it ran."""
     result = clone.pants("--stats-log", SPAWNS, "package", "::")
     spawned = re.findall(r"spawned local process as \S+ for (Process \{.*)$", result.stderr, re.M)
-    run = Run(counters(result), spawned)
+    retries = re.findall(r"^.*Filesystem changed during run.*$", result.stderr, re.M)
+    run = Run(counters(result), spawned, retries)
     # Pants' own count, and what its log shows, agree.
     assert len(spawned) == run.stats["local_execution_requests"], run.why()
     return run

@@ -18,6 +18,7 @@ a private mount namespace of the launcher (nothing on the machine changes), plus
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from e2e import new_repo
-from e2e.clones import shared_caches_dir
+from e2e.clones import shared_caches_dir, stop_pantsd
 from e2e.wheels import write_wheel
 
 FILES = {
@@ -126,8 +127,14 @@ def build(repo_root: Path, caches: Path, machine: Path, pip_conf: str) -> dict[s
         "could not give the machine a pip configuration in a private mount namespace (the test "
         f"needs root and `unshare --mount`): {probe.stderr}"
     )
-    repo.pants("generate-lockfiles", wrapper=wrapper, extra_env=env)
-    repo.pants("package", "::", wrapper=wrapper, extra_env=env)
+    # Both runs served by one pantsd, started by the first inside the machine's mount namespace
+    # (so every process it runs sees that pip configuration), and stopped before the next build.
+    served = dataclasses.replace(repo, daemon=True)
+    try:
+        served.pants("generate-lockfiles", wrapper=wrapper, extra_env=env)
+        served.pants("package", "::", wrapper=wrapper, extra_env=env)
+    finally:
+        stop_pantsd(repo.root)
     outputs = {
         lockfile: (repo.root / "3rdparty/python" / lockfile).read_bytes()
         for lockfile in ("default.lock", "default.python3.13-x86_64.lock")

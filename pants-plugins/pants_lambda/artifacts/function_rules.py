@@ -281,11 +281,10 @@ async def build_lambda_function(
     if settings.snap_start:
         check_snap_start(address, runtime)
     lifecycle = await Get(RuntimeLifecycle, RuntimeLifecycleRequest(runtime))
-    if lifecycle.notice and lifecycle.fail:
-        raise InvalidFieldException(
-            f"{address} runs on {runtime} (its `{LambdaRuntimeField.alias}` field, or "
-            f"`[lambda].runtime`). {lifecycle.notice} (`[lambda].retiring_runtimes = \"error\"`)"
-        )
+    lifecycle.check(
+        f"{address} runs on {runtime} (its `{LambdaRuntimeField.alias}` field, or "
+        "`[lambda].runtime`)"
+    )
     if settings.environment:
         # Values land in Terraform's state and the console: no secrets, as in the ZIP.
         await Get(EnvironmentScanned, ScanLambdaEnvironmentRequest(address, settings.environment))

@@ -130,12 +130,10 @@ async def build_lambda_layer(
         Get(RuntimeLifecycle, RuntimeLifecycleRequest(runtime)) for runtime in runtimes
     )
     for runtime, lifecycle in zip(runtimes, lifecycles):
-        if lifecycle.notice and lifecycle.fail:
-            raise InvalidFieldException(
-                f"{address} serves {runtime} (its `{LambdaCompatibleRuntimesField.alias}` or "
-                f"`runtime` field, or `[lambda].runtime`). {lifecycle.notice} "
-                '(`[lambda].retiring_runtimes = "error"`)'
-            )
+        lifecycle.check(
+            f"{address} serves {runtime} (its `{LambdaCompatibleRuntimesField.alias}` or "
+            "`runtime` field, or `[lambda].runtime`)"
+        )
     closure = await Get(LambdaClosure, LambdaClosureRequest(address))
     layer_dir = f"{address.spec_path}/" if address.spec_path else ""
     outside = [path for path in closure.files.files if not path.startswith(layer_dir)]

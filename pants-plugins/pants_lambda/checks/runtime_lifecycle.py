@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from pants.engine.rules import collect_rules, rule
+from pants.engine.target import InvalidFieldException
 
 from pants_lambda.platforms import RUNTIMES
 from pants_lambda.subsystems.lambda_subsystem import LambdaSubsystem
@@ -90,6 +91,14 @@ class RuntimeLifecycle:
     notice: Optional[str]  # Set when the runtime is being retired.
     short: Optional[str]
     fail: bool  # `[lambda].retiring_runtimes = "error"`.
+
+    def check(self, uses: str) -> None:
+        """Fails the build if the runtime is being retired and the option says to; `uses` says
+        which target uses the runtime, and through which field."""
+        if self.notice and self.fail:
+            raise InvalidFieldException(
+                f"{uses}. {self.notice} (`[lambda].retiring_runtimes = \"error\"`)"
+            )
 
 
 @rule(desc="Check a Lambda runtime's retirement dates")

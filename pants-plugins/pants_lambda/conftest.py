@@ -23,6 +23,7 @@ from pants.core.target_types import FilesGeneratorTarget, FileTarget, ResourcesG
 from pants.core.target_types import rules as core_target_types_rules
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
+from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
 
@@ -194,3 +195,11 @@ def package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
         else LambdaLayerFieldSet
     )
     return rule_runner.request(BuiltPackage, [field_set_type.create(target)])
+
+
+
+def package_error(rule_runner: RuleRunner, address: Address) -> str:
+    """The error that packaging the target at `address` fails with."""
+    with pytest.raises(ExecutionError) as error:
+        package(rule_runner, address)
+    return str(error.value)

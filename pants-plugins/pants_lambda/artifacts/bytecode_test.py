@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from pants.engine.addresses import Address
-from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import REPO, package, set_options, zip_listing
+from pants_lambda.conftest import REPO, package, package_error, set_options, zip_listing
 from pants_lambda.conftest import local_interpreter as interpreter
 
 FUNCTION = Address("src/python/app", target_name="fn")
@@ -119,9 +118,7 @@ def test_no_interpreter_of_the_runtime_names_both_ways_out(rule_runner: RuleRunn
             )
         }
     )
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, FUNCTION)
-    message = str(error.value)
+    message = package_error(rule_runner, FUNCTION)
     assert (
         "src/python/app:fn ships bytecode for python3.12 (its field `compile_bytecode`, or "
         "`[lambda].compile_bytecode` where it sets none), and no CPython 3.12 was found to "
@@ -142,13 +139,12 @@ def test_first_party_code_that_does_not_compile_names_the_file(rule_runner: Rule
             "    except* ValueError:\n        return v\n",
         }
     )
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, FUNCTION)
+    message = package_error(rule_runner, FUNCTION)
     assert (
         "src/python/app:fn cannot be packaged for python3.12: its first-party Python sources and "
         "resources include shared/text.py, which CPython 3.12."
-    ) in str(error.value)
-    assert "cannot appear in an except* block (line 5): return v" in str(error.value)
+    ) in message
+    assert "cannot appear in an except* block (line 5): return v" in message
 
 
 def test_the_zip_tool_skips_third_party_files_that_do_not_compile(tmp_path: Path) -> None:

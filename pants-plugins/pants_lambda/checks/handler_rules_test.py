@@ -10,8 +10,7 @@ import pytest
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import package, set_options, zip_listing
-from pants.engine.internals.scheduler import ExecutionError
+from pants_lambda.conftest import package, package_error, set_options, zip_listing
 
 from pants_lambda.sandbox.handler_check_tool import check
 from pants_lambda.sandbox.import_chain_tool import imports
@@ -52,11 +51,10 @@ def function(runtime: str, handler: str = "handler.py:handler") -> dict[str, str
     }
 
 
-def package_error(rule_runner: RuleRunner, *fragments: str) -> None:
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, Address("src/python/app", target_name="fn"))
+def assert_package_error(rule_runner: RuleRunner, *fragments: str) -> None:
+    message = package_error(rule_runner, Address("src/python/app", target_name="fn"))
     for fragment in fragments:
-        assert fragment in str(error.value)
+        assert fragment in message
 
 
 def test_python312_syntax_packages_and_inference_sees_inside_it(rule_runner: RuleRunner) -> None:
@@ -74,7 +72,7 @@ def test_python312_syntax_packages_and_inference_sees_inside_it(rule_runner: Rul
 
 def test_syntax_the_runtime_lacks_names_target_file_and_line(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({**function("python3.11"), "src/python/app/handler.py": MODERN_HANDLER})
-    package_error(
+    assert_package_error(
         rule_runner,
         "The handler of src/python/app:fn is in app/handler.py (under its source root), which "
         "is not valid python3.11 code: invalid syntax (line 3",
@@ -92,7 +90,7 @@ def test_errors_only_the_compiler_finds(rule_runner: RuleRunner) -> None:
             "        pass\n    except* ValueError:\n        return 1\n",
         }
     )
-    package_error(
+    assert_package_error(
         rule_runner,
         "app/handler.py (under its source root), which is not valid python3.12 code: 'break', "
         "'continue' and 'return' cannot appear in an except* block (line 5",
@@ -138,9 +136,7 @@ def test_a_handler_path_that_is_no_module_path(rule_runner: RuleRunner) -> None:
             "backend/cart-service/app.py": "def handler(event, context):\n    return 1\n",
         }
     )
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, Address("backend/cart-service", target_name="fn"))
-    message = str(error.value)
+    message = package_error(rule_runner, Address("backend/cart-service", target_name="fn"))
     assert (
         "which Lambda would import as `backend.cart-service.app.handler`: 'cart-service' is not "
         "a valid Python identifier"
@@ -174,7 +170,7 @@ def test_a_handler_file_name_that_is_no_module_name(
             f"src/python/app/{handler.split(':')[0]}": "def handler(event, context):\n    return 1\n",
         }
     )
-    package_error(rule_runner, fragment)
+    assert_package_error(rule_runner, fragment)
 
 
 def test_a_handler_defined_in_a_top_level_try_block(rule_runner: RuleRunner) -> None:
@@ -208,7 +204,7 @@ def test_imports_nothing_provides_fail_and_guarded_ones_do_not(rule_runner: Rule
     rule_runner.write_files(
         {"src/python/app/handler.py": "import utils\nfrom pydantic import BaseModel\n" + guarded}
     )
-    package_error(
+    assert_package_error(
         rule_runner,
         "The `lambda_function` src/python/app:fn imports modules that nothing provides on Lambda "
         "python3.12:\n"
@@ -264,7 +260,7 @@ def test_the_runtimes_standard_library_and_namespace_packages(rule_runner: RuleR
         """
     )
     rule_runner.write_files({**function("python3.10"), "src/python/app/handler.py": code})
-    package_error(
+    assert_package_error(
         rule_runner,
         "imports modules that nothing provides on Lambda python3.10:\n"
         "  src/python/app/handler.py:2: import tomllib (not in the standard library of "
@@ -272,7 +268,7 @@ def test_the_runtimes_standard_library_and_namespace_packages(rule_runner: RuleR
         "  src/python/app/handler.py:7: from shared import text, txt\n",
     )
     rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": code})
-    package_error(
+    assert_package_error(
         rule_runner,
         "imports modules that nothing provides on Lambda python3.12:\n"
         "  src/python/app/handler.py:1: import imp (not in the standard library of python3.12)\n"
@@ -324,9 +320,7 @@ def test_a_fallback_chain_needs_one_alternative_provided(rule_runner: RuleRunner
     # Nothing provides any alternative: an error naming each, as written, and nothing else.
     nothing = FALLBACK_CHAIN.replace("manifest_handler", "exporter").replace("ujson", "orjson")
     rule_runner.write_files(chain_function(nothing))
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, Address("src/python/provider", target_name="fn"))
-    message = str(error.value)
+    message = package_error(rule_runner, Address("src/python/provider", target_name="fn"))
     assert (
         "The `lambda_function` src/python/provider:fn imports modules that nothing provides on "
         "Lambda python3.13:\n"
@@ -344,13 +338,12 @@ def test_a_fallback_chain_needs_one_alternative_provided(rule_runner: RuleRunner
     toml = "try:\n    import tomllib\nexcept ImportError:\n    import tomli as tomllib\n\n\n"
     toml += "def handler(event, context):\n    return tomllib.loads('')\n"
     rule_runner.write_files(chain_function(toml, runtime="python3.10"))
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, Address("src/python/provider", target_name="fn"))
+    message = package_error(rule_runner, Address("src/python/provider", target_name="fn"))
     assert (
         "      src/python/provider/handler.py:2: import tomllib (not in the standard library of "
         "python3.10)\n"
         "      src/python/provider/handler.py:4: import tomli as tomllib\n"
-    ) in str(error.value)
+    ) in message
     # On python3.11 the standard library has it.
     rule_runner.write_files(chain_function(toml, runtime="python3.11"))
     package(rule_runner, Address("src/python/provider", target_name="fn"))
@@ -460,7 +453,7 @@ def test_modules_the_runtime_brings(
 
     # python3.12 has no durable SDK: the statement as written, with its line.
     rule_runner.write_files({**function("python3.12"), "src/python/app/handler.py": DURABLE})
-    package_error(
+    assert_package_error(
         rule_runner,
         "  src/python/app/handler.py:1: from aws_durable_execution_sdk_python import "
         "DurableContext, durable_execution\n",
@@ -480,10 +473,9 @@ def test_an_import_pants_found_two_owners_for_is_missing_unless_shipped(
         "    return idna.encode(event['host'])\n",
     }
     rule_runner.write_files(files)
-    with pytest.raises(ExecutionError) as error:
-        package(rule_runner, Address("src/python/fn_b", target_name="fn"))
+    message = package_error(rule_runner, Address("src/python/fn_b", target_name="fn"))
     assert (
         "  src/python/fn_b/app.py:1: import idna (Pants found several owners, "
         "src/python/fn_a:reqs, src/python/fn_b:reqs, and added none of them: list the one to "
         "ship in the target's `dependencies`"
-    ) in str(error.value), str(error.value)
+    ) in message, message

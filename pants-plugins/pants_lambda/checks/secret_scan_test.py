@@ -13,7 +13,7 @@ from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InvalidFieldException
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import package, set_options, zip_listing
+from pants_lambda.conftest import package, package_error, set_options, zip_listing
 from pants_lambda.sandbox.zip_tool import secret_by_name
 
 FUNCTION = Address("src/python/app", target_name="fn")
@@ -80,9 +80,7 @@ def test_each_kind_of_secret_is_refused_by_path_and_kind_never_by_value(
     rule_runner.write_files(
         app({**SECRETS, "config.json": '{"table": "orders"}\n', "cert.pem": public_certificate()})
     )
-    with pytest.raises(ExecutionError) as raised:
-        package(rule_runner, FUNCTION)
-    error = str(raised.value)
+    error = package_error(rule_runner, FUNCTION)
     assert "src/python/app:fn cannot be packaged: its ZIP would ship secrets" in error
     for path, what in {
         ".env": "an environment file (`.env`)",
@@ -147,22 +145,18 @@ def test_a_layers_own_files_are_checked_too(rule_runner: RuleRunner) -> None:
             "src/python/shared/prod.env": "TOKEN=x\n",
         }
     )
-    with pytest.raises(ExecutionError) as raised:
-        package(rule_runner, LAYER)
+    message = package_error(rule_runner, LAYER)
     assert (
         "src/python/shared:layer cannot be packaged: its ZIP would ship secrets "
         "(checked by name and with detect-secrets):\n  python/shared/prod.env: an environment "
         "file (`*.env`)"
-    ) in str(raised.value)
+    ) in message
 
 
 def test_an_allowed_path_the_zip_does_not_hold_is_an_error(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(app({"cert.pem": public_certificate()}, allow=["app/cert.pem.old"]))
-    with pytest.raises(ExecutionError) as raised:
-        package(rule_runner, FUNCTION)
-    assert "`allow_secrets` lists app/cert.pem.old, which the ZIP does not hold" in str(
-        raised.value
-    )
+    message = package_error(rule_runner, FUNCTION)
+    assert "`allow_secrets` lists app/cert.pem.old, which the ZIP does not hold" in message
 
 
 @pytest.mark.parametrize("bad", ["/app/.env", "app/*.pem", ""])
@@ -220,6 +214,5 @@ def test_package_manager_configs_are_secrets_when_they_hold_credentials(
 def test_the_tool_installs_from_a_lockfile_only(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(app({"config.json": "{}\n"}))
     set_options(rule_runner, extra=["--detect-secrets-lockfile=<none>"])
-    with pytest.raises(ExecutionError) as raised:
-        package(rule_runner, FUNCTION)
-    assert "`[detect-secrets].lockfile` is `<none>`. Leave it at its default" in str(raised.value)
+    message = package_error(rule_runner, FUNCTION)
+    assert "`[detect-secrets].lockfile` is `<none>`. Leave it at its default" in message

@@ -13,10 +13,9 @@ import pytest
 from pants.core.goals.package import BuiltPackage
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
-from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_lambda.conftest import package, set_options, zip_listing
+from pants_lambda.conftest import package, package_error, set_options, zip_listing
 from pants_lambda.goals.manifest_rules import LambdaManifestFieldSet
 from pants_lambda.checks.runtime_lifecycle import LIFECYCLE, lifecycle_notice, short_notice
 
@@ -39,9 +38,8 @@ def files(fields: str, runtime: str = "python3.12") -> dict[str, str]:
 
 def error(rule_runner: RuleRunner, fields: str, runtime: str = "python3.12") -> str:
     rule_runner.write_files(files(fields, runtime))
-    with pytest.raises(ExecutionError) as raised:
-        package(rule_runner, Address("src/python/app", target_name="fn"))
-    return str(raised.value)
+    message = package_error(rule_runner, Address("src/python/app", target_name="fn"))
+    return message
 
 
 def test_settings_reach_the_json_file_and_the_manifest(rule_runner: RuleRunner) -> None:
